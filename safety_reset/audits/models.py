@@ -1,0 +1,346 @@
+"""Programs, audits, checklist items, evidence, exceptions and sign-offs.
+
+The rules a database can hold are constraints here, so no door (page, API, admin, task) can
+skip them: one audit per (system, program), one item per (audit, control), an exception's
+approver is not its requester, an audit's two signatures are by two different people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from safety_reset.catalog.models import Catalog, Control
+from safety_reset.core.models import TimeStampedModel, validate_time_zone
+from safety_reset.inventory.models import System
+
+
+class PhaseKind(models.TextChoices):
+    AUDIT = "audit", "Audit"
+    REMEDIATE = "remediate", "Remediate"
+    VERIFY = "verify", "Verify and sign-off"
+
+
+# Day ranges of the default 90-day reset (inclusive, day 1 is the start date).
+DEFAULT_PHASES = [
+    (PhaseKind.AUDIT, 1, 30),
+    (PhaseKind.REMEDIATE, 31, 75),
+    (PhaseKind.VERIFY, 76, 90),
+]
+
+
+class Program(TimeStampedModel):
+    """One time-boxed reset, e.g. the 90-day Code Safety Reset."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    start_date = models.DateField()
+    length_days = models.PositiveSmallIntegerField(default=90)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="programs")
+
+    class Meta:
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(length_days__gte=1), name="program_length_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.start_date + dt.timedelta(days=self.length_days - 1)
+
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The current date in the program's own time zone."""
+        return (now or timezone.now()).astimezone(ZoneInfo(self.time_zone)).date()
+
+    def day_of(self, date: dt.date) -> int:
+        """Day number of a date: 1 on the start date; may be < 1 or > length outside the window."""
+        return (date - self.start_date).days + 1
+
+    def date_of(self, day: int) -> dt.date:
+        return self.start_date + dt.timedelta(days=day - 1)
+
+
+class Phase(models.Model):
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="phases")
+    kind = models.CharField(max_length=12, choices=PhaseKind.choices)
+    start_day = models.PositiveSmallIntegerField()
+    end_day = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["program", "start_day"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="phase_kind_unique_in_program"),
+            models.CheckConstraint(
+                condition=Q(start_day__gte=1) & Q(end_day__gte=F("start_day")),
+                name="phase_days_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (days {self.start_day}–{self.end_day})"
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.program.date_of(self.end_day)
+
+
+class Audit(TimeStampedModel):
+    """One system enrolled in one program."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="audits")
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="audits")
+
+    class Meta:
+        ordering = ["program", "system__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["system", "program"], name="audit_unique_per_program"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system} — {self.program}"
+
+
+class ItemStatus(models.TextChoices):
+    NOT_ASSESSED = "not_assessed", "Not assessed"
+    PASSING = "passing", "Passing"
+    FAILING = "failing", "Failing"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    EXCEPTED = "excepted", "Excepted"
+
+
+# An item "covered" for progress: nothing left to do on it for now.
+COVERED_STATUSES = (ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE, ItemStatus.EXCEPTED)
+
+
+class StatusSource(models.TextChoices):
+    NONE = "none", "Not yet assessed"
+    PERSON = "person", "A person"
+    AUTOMATED = "automated", "Automated check"
+
+
+@pghistory.track()
+class ChecklistItem(TimeStampedModel):
+    """One control of one audit: its status, where that came from, who attested and verified."""
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="items")
+    control = models.ForeignKey(Control, on_delete=models.PROTECT, related_name="items")
+    status = models.CharField(
+        max_length=16, choices=ItemStatus.choices, default=ItemStatus.NOT_ASSESSED
+    )
+    source = models.CharField(max_length=10, choices=StatusSource.choices, default=StatusSource.NONE)
+    reason = models.TextField(blank=True, help_text="Why failing or not applicable.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    evidence_requested = models.BooleanField(
+        default=False, help_text="A senior reviewer asked for more evidence."
+    )
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an automated check last evaluated this item."
+    )
+
+    class Meta:
+        ordering = ["audit", "control__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["audit", "control"], name="item_unique_per_audit_control"),
+            models.CheckConstraint(
+                condition=~Q(status__in=[ItemStatus.FAILING, ItemStatus.NOT_APPLICABLE])
+                | ~Q(reason=""),
+                name="item_failing_or_na_has_reason",
+                violation_error_message="Say why the item is failing or not applicable.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(verified_by=F("attested_by")),
+                name="item_verifier_not_attester",
+                violation_error_message="Evidence is verified by someone other than who attested it.",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="item_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.audit.system} · {self.control.key}"
+
+
+class EvidenceKind(models.TextChoices):
+    NOTE = "note", "Note"
+    LINK = "link", "Link"
+    FILE = "file", "File"
+    SNAPSHOT = "snapshot", "Check snapshot"
+
+
+@pghistory.track()
+class Evidence(models.Model):
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(max_length=10, choices=EvidenceKind.choices)
+    note = models.TextField(blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    file = models.FileField(upload_to="evidence/", blank=True, max_length=300)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    snapshot = models.JSONField(null=True, blank=True, help_text="What an automated check saw.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind=EvidenceKind.NOTE) & ~Q(note=""))
+                | (Q(kind=EvidenceKind.LINK) & ~Q(url=""))
+                | (Q(kind=EvidenceKind.FILE) & ~Q(file="") & ~Q(sha256=""))
+                | (Q(kind=EvidenceKind.SNAPSHOT) & Q(snapshot__isnull=False)),
+                name="evidence_has_content_of_its_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.item_id}"
+
+
+class WaiverState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"
+
+
+OPEN_WAIVER_STATES = (WaiverState.REQUESTED, WaiverState.APPROVED)
+
+
+@pghistory.track()
+class Waiver(TimeStampedModel):
+    """An exception: a failing item allowed to fail until a date, approved by a second person.
+
+    Called Waiver in code because `Exception` is Python's; the app says “exception”.
+    """
+
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="waivers")
+    state = models.CharField(max_length=10, choices=WaiverState.choices, default=WaiverState.REQUESTED)
+    justification = models.TextField()
+    compensating_control = models.TextField()
+    expires_on = models.DateField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waivers_requested"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="waivers_decided",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "exception"
+        verbose_name_plural = "exceptions"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decided_by=F("requested_by")),
+                name="waiver_approver_not_requester",
+                violation_error_message="An exception is approved by someone other than its requester.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[WaiverState.APPROVED, WaiverState.REJECTED])
+                | (Q(decided_by__isnull=False) & Q(decided_at__isnull=False)),
+                name="waiver_decision_has_decider",
+            ),
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(state__in=OPEN_WAIVER_STATES),
+                name="waiver_one_open_per_item",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_on"],
+                condition=Q(state=WaiverState.APPROVED),
+                name="waiver_approved_expiry_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Exception for {self.item} until {self.expires_on}"
+
+
+@pghistory.track()
+class SignOff(TimeStampedModel):
+    """The end of an audit: the owner's signature, then a senior reviewer's, by two people.
+
+    A regression revokes it (revoked_at and why); the next sign-off is a new row, so the record
+    of every earlier one stays.
+    """
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="signoffs")
+    owner_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signoffs_as_owner"
+    )
+    owner_signed_at = models.DateTimeField(default=timezone.now)
+    senior_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signoffs_as_senior",
+    )
+    senior_signed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-owner_signed_at"]
+        verbose_name = "sign-off"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(senior_signed_by=F("owner_signed_by")),
+                name="signoff_two_different_people",
+                violation_error_message="The senior signature is by someone other than the owner's.",
+            ),
+            models.CheckConstraint(
+                condition=Q(senior_signed_by__isnull=True, senior_signed_at__isnull=True)
+                | Q(senior_signed_by__isnull=False, senior_signed_at__isnull=False),
+                name="signoff_senior_signature_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""),
+                name="signoff_revocation_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["audit"],
+                condition=Q(revoked_at__isnull=True),
+                name="signoff_one_active_per_audit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-off of {self.audit}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.senior_signed_by_id is not None and self.revoked_at is None

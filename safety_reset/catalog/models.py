@@ -1,0 +1,71 @@
+"""The versioned catalog of controls that every audit's checklist is built from."""
+
+from django.db import models
+
+from safety_reset.core.models import Severity, TimeStampedModel
+
+
+class Catalog(TimeStampedModel):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="catalog_name_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Category(models.TextChoices):
+    REVIEW = "review", "Code review"
+    REPOSITORY = "repository", "Repository protection"
+    ACCESS = "access", "Access and automation"
+    DEPLOYMENT = "deployment", "Deployment safety"
+    RESILIENCE = "resilience", "Resilience"
+    OPERATIONS = "operations", "Operations"
+
+
+class Evaluation(models.TextChoices):
+    AUTOMATED = "automated", "Automated check"
+    ATTESTATION = "attestation", "Attestation with evidence"
+
+
+class ControlQuerySet(models.QuerySet["Control"]):
+    def active(self) -> "ControlQuerySet":
+        return self.filter(retired_at__isnull=True)
+
+
+class Control(TimeStampedModel):
+    """One line of the checklist template."""
+
+    catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="controls")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=300)
+    guidance = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
+    evaluation = models.CharField(max_length=12, choices=Evaluation.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="A retired control keeps its history but gets no new items."
+    )
+
+    objects = ControlQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["catalog", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "key"], name="control_key_unique_in_catalog"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_automated(self) -> bool:
+        return self.evaluation == Evaluation.AUTOMATED

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RemediationConfig(AppConfig):
+    name = "safety_reset.remediation"
+    label = "remediation"
+    verbose_name = "Remediation"

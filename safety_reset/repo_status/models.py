@@ -1,0 +1,39 @@
+"""Merged changes pulled from repositories, and whether their review met the rule."""
+
+from django.db import models
+
+from safety_reset.inventory.models import Repository
+
+
+class ChangeReviewRecord(models.Model):
+    """One merged pull request and how it was reviewed.
+
+    The rule: an AI-assisted change needs two approvals from distinct humans after its last
+    push, one of them by a senior reviewer of the system.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="changes")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=500, blank=True)
+    author_login = models.CharField(max_length=100)
+    merged_at = models.DateTimeField(db_index=True)
+    head_sha = models.CharField(max_length=64, blank=True)
+    ai_assisted = models.BooleanField(default=False, db_index=True)
+    ai_signals = models.JSONField(default=list, blank=True, help_text="Why it counts as AI-assisted.")
+    approvals = models.JSONField(default=list, blank=True, help_text="Approvals that count.")
+    approval_count = models.PositiveSmallIntegerField(default=0)
+    senior_approved = models.BooleanField(default=False)
+    compliant = models.BooleanField(default=False)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-merged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "number"], name="change_unique_per_repository"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} #{self.number}"
