@@ -23,6 +23,17 @@ def program_current(*, today: dt.date | None = None) -> Program | None:
 
 
 @dataclass(frozen=True)
+class PhaseSegment:
+    """One phase drawn on the program's timeline: its share of the window and whether it is now."""
+
+    label: str
+    start_day: int
+    end_day: int
+    width_percent: float
+    is_current: bool
+
+
+@dataclass(frozen=True)
 class ProgramClock:
     """Where a program stands on a date: day N of L, and the phase with its end date."""
 
@@ -31,6 +42,7 @@ class ProgramClock:
     phase: Phase | None
     phase_end: dt.date | None
     days_left_in_phase: int | None
+    segments: tuple[PhaseSegment, ...] = ()
 
     @property
     def percent_elapsed(self) -> int:
@@ -45,7 +57,17 @@ def program_clock(*, program: Program, today: dt.date) -> ProgramClock:
         phase = phases[-1]
     phase_end = program.date_of(phase.end_day) if phase else None
     left = (phase_end - today).days if phase_end else None
-    return ProgramClock(day, program.length_days, phase, phase_end, left)
+    segments = tuple(
+        PhaseSegment(
+            label=p.kind.title(),
+            start_day=p.start_day,
+            end_day=p.end_day,
+            width_percent=round(100 * (p.end_day - p.start_day + 1) / program.length_days, 2),
+            is_current=p == phase,
+        )
+        for p in phases
+    )
+    return ProgramClock(day, program.length_days, phase, phase_end, left, segments)
 
 
 def active_signoff_exists(program: Program) -> Exists:

@@ -12,7 +12,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated:
         return {"nav_items": []}
-    items = [{"label": "My work", "url": reverse("home"), "key": "home"}]
+    items: list[dict[str, Any]] = [{"label": "My work", "url": reverse("home"), "key": "home"}]
     if getattr(user, "sees_everything", False):
         items.append({"label": "Systems", "url": reverse("systems"), "key": "systems"})
     if user.is_staff:

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from safety_reset.audits.selectors import program_clock, program_current, systems_with_progress
-from safety_reset.inventory.models import Person
+from safety_reset.inventory.models import Person, System
 
 from .selectors import program_counts
 
@@ -43,7 +43,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
     systems = (
         systems_with_progress(user=person, program=program).order_by("name")
         if program is not None
-        else []
+        else System.objects.none()
     )
     page = Paginator(systems, 50).get_page(request.GET.get("page"))
     return render(request, "dashboards/system_list.html", {"program": program, "page": page})
