@@ -157,6 +157,9 @@ class ChecklistItem(TimeStampedModel):
     checked_at = models.DateTimeField(
         null=True, blank=True, help_text="When an automated check last evaluated this item."
     )
+    check_passing = models.BooleanField(
+        null=True, blank=True, help_text="The automated check's last verdict (empty: never run)."
+    )
 
     class Meta:
         ordering = ["audit", "control__position"]

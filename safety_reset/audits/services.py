@@ -1,0 +1,486 @@
+"""Writes of the audits app: assessing items, evidence, exceptions and the two-person sign-off.
+
+Every write that a page, the API, the admin or a Celery task can make goes through a function
+here. Each takes the acting person explicitly, checks who may do it, enforces the rule, and
+runs in one transaction under a pghistory context so the history says who did it.
+
+Errors: `PermissionDenied` when the person may not act; `ValidationError` keyed by the input
+field's name when the input breaks a rule (forms and the API show it on that field).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+import pghistory
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from safety_reset.inventory.models import Person
+from safety_reset.inventory.permissions import (
+    can_review_system,
+    can_work_system,
+    require,
+)
+
+from .models import (
+    COVERED_STATUSES,
+    OPEN_WAIVER_STATES,
+    Audit,
+    ChecklistItem,
+    Evidence,
+    EvidenceKind,
+    ItemStatus,
+    SignOff,
+    StatusSource,
+    Waiver,
+    WaiverState,
+)
+
+# Statuses a person may set by hand. "Excepted" comes only from an approved exception and
+# "not assessed" only from a reset, never from the assess form.
+PERSON_STATUSES = (ItemStatus.PASSING, ItemStatus.FAILING, ItemStatus.NOT_APPLICABLE)
+REASON_REQUIRED = (ItemStatus.FAILING, ItemStatus.NOT_APPLICABLE)
+
+
+def _context(actor: Person | None, action: str) -> Any:
+    return pghistory.context(actor=actor.pk if actor else None, action=action)
+
+
+def _lock_item(item: ChecklistItem) -> ChecklistItem:
+    return (
+        ChecklistItem.objects.select_for_update(of=("self",))
+        .select_related("audit__system", "audit__program", "control")
+        .get(pk=item.pk)
+    )
+
+
+# --- Items ----------------------------------------------------------------------------------
+
+
+def item_assess(
+    *, item: ChecklistItem, actor: Person, status: str, reason: str = ""
+) -> ChecklistItem:
+    """An owner or delegate sets an item's status by hand.
+
+    A failing or not-applicable status needs a reason. An automated control cannot be marked
+    passing while its check fails: only an approved exception covers a failing check.
+    """
+    reason = (reason or "").strip()
+    with transaction.atomic(), _context(actor, "item.assess"):
+        item = _lock_item(item)
+        system = item.audit.system
+        require(can_work_system(actor, system), "Only the owner or a delegate can assess items.")
+        if status not in PERSON_STATUSES:
+            raise ValidationError({"status": "Choose passing, failing or not applicable."})
+        if status in REASON_REQUIRED and not reason:
+            label = ItemStatus(status).label.lower()
+            raise ValidationError({"reason": f"Say why the item is {label}."})
+        if (
+            status == ItemStatus.PASSING
+            and item.control.is_automated
+            and item.check_passing is False
+        ):
+            raise ValidationError(
+                {
+                    "status": "The automated check fails for this control, so it cannot be marked "
+                    "passing by hand. Fix the repositories, or request an exception."
+                }
+            )
+        if item.status == ItemStatus.EXCEPTED and status == ItemStatus.FAILING:
+            _withdraw_open_waiver(item, actor, "The owner marked the item failing.")
+        was_covered = item.status in COVERED_STATUSES
+        item.status = status
+        item.reason = reason
+        item.source = StatusSource.PERSON
+        item.status_changed_at = timezone.now()
+        item.status_changed_by = actor
+        item.attested_by = actor
+        item.verified_by = None
+        item.verified_at = None
+        item.evidence_requested = False
+        item.save()
+        if status == ItemStatus.FAILING and was_covered:
+            _revoke_signoff(item.audit, f"“{item.control.title}” was marked failing by {actor}.")
+        return item
+
+
+def item_record_check(
+    *,
+    item: ChecklistItem,
+    passing: bool,
+    summary: str,
+    snapshot: dict[str, Any],
+    checked_at: dt.datetime | None = None,
+) -> ChecklistItem:
+    """An automated check's verdict on an item, with a snapshot of what it saw as evidence.
+
+    Passing sets the item passing. Failing sets it failing (with the check's summary as the
+    reason) unless an approved exception covers it; a regression revokes the sign-off.
+    """
+    checked_at = checked_at or timezone.now()
+    summary = summary.strip() or ("The check passed." if passing else "The check failed.")
+    with transaction.atomic(), _context(None, "item.check"):
+        item = _lock_item(item)
+        changed = item.check_passing is not passing
+        item.check_passing = passing
+        item.checked_at = checked_at
+        was_covered = item.status in COVERED_STATUSES
+        if passing:
+            if item.status not in (ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE):
+                item.status = ItemStatus.PASSING
+                item.source = StatusSource.AUTOMATED
+                item.reason = ""
+                item.status_changed_at = checked_at
+                item.status_changed_by = None
+        elif item.status != ItemStatus.EXCEPTED and item.status != ItemStatus.FAILING:
+            item.status = ItemStatus.FAILING
+            item.source = StatusSource.AUTOMATED
+            item.reason = summary
+            item.status_changed_at = checked_at
+            item.status_changed_by = None
+        elif item.status == ItemStatus.FAILING and item.source == StatusSource.AUTOMATED:
+            item.reason = summary
+        item.save()
+        if changed or not item.evidence.filter(kind=EvidenceKind.SNAPSHOT).exists():
+            Evidence.objects.create(
+                item=item,
+                kind=EvidenceKind.SNAPSHOT,
+                note=summary,
+                snapshot=snapshot,
+                created_at=checked_at,
+            )
+        if item.status == ItemStatus.FAILING and was_covered:
+            _revoke_signoff(
+                item.audit, f"The automated check of “{item.control.title}” failed: {summary}"
+            )
+        return item
+
+
+def item_verify(*, item: ChecklistItem, actor: Person) -> ChecklistItem:
+    """The senior reviewer confirms an attested item's evidence."""
+    with transaction.atomic(), _context(actor, "item.verify"):
+        item = _lock_item(item)
+        require(
+            can_review_system(actor, item.audit.system),
+            "Only the system's senior reviewer can verify evidence.",
+        )
+        if item.status == ItemStatus.NOT_ASSESSED:
+            raise ValidationError({"status": "Assess the item before it is verified."})
+        if item.attested_by_id == actor.pk:
+            raise ValidationError(
+                {"verified_by": "Evidence is verified by someone else than who attested it."}
+            )
+        item.verified_by = actor
+        item.verified_at = timezone.now()
+        item.evidence_requested = False
+        item.save(update_fields=["verified_by", "verified_at", "evidence_requested", "updated_at"])
+        return item
+
+
+def item_request_evidence(*, item: ChecklistItem, actor: Person, note: str) -> ChecklistItem:
+    """The senior reviewer sends an item back to the owner for more evidence."""
+    note = (note or "").strip()
+    with transaction.atomic(), _context(actor, "item.request_evidence"):
+        item = _lock_item(item)
+        require(
+            can_review_system(actor, item.audit.system),
+            "Only the system's senior reviewer can ask for evidence.",
+        )
+        if not note:
+            raise ValidationError({"note": "Say what evidence is missing."})
+        item.evidence_requested = True
+        item.verified_by = None
+        item.verified_at = None
+        item.save(update_fields=["evidence_requested", "verified_by", "verified_at", "updated_at"])
+        Evidence.objects.create(
+            item=item, kind=EvidenceKind.NOTE, note=f"Evidence requested: {note}", created_by=actor
+        )
+        return item
+
+
+# --- Evidence --------------------------------------------------------------------------------
+
+ALLOWED_UPLOAD_TYPES = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+    "application/json": ".json",
+}
+
+
+def evidence_add(
+    *,
+    item: ChecklistItem,
+    actor: Person,
+    note: str = "",
+    url: str = "",
+    upload: UploadedFile | None = None,
+) -> Evidence:
+    """Attach a note, a link or a file to an item. Files are stored under their content hash."""
+    note, url = (note or "").strip(), (url or "").strip()
+    with transaction.atomic(), _context(actor, "evidence.add"):
+        item = _lock_item(item)
+        require(
+            can_work_system(actor, item.audit.system),
+            "Only the owner or a delegate can add evidence.",
+        )
+        if upload is not None:
+            evidence = _evidence_file(item, actor, note, upload)
+        elif url:
+            from django.core.validators import URLValidator
+
+            try:
+                URLValidator(schemes=["http", "https"])(url)
+            except ValidationError as exc:
+                raise ValidationError({"url": "Enter a full http(s) link."}) from exc
+            evidence = Evidence(
+                item=item, kind=EvidenceKind.LINK, url=url, note=note, created_by=actor
+            )
+        elif note:
+            evidence = Evidence(item=item, kind=EvidenceKind.NOTE, note=note, created_by=actor)
+        else:
+            raise ValidationError({"note": "Add a note, a link or a file."})
+        evidence.save()
+        if item.evidence_requested:
+            item.evidence_requested = False
+            item.save(update_fields=["evidence_requested", "updated_at"])
+        return evidence
+
+
+def _evidence_file(item: ChecklistItem, actor: Person, note: str, upload: UploadedFile) -> Evidence:
+    limit = settings.EVIDENCE_MAX_UPLOAD_BYTES
+    if upload.size is not None and upload.size > limit:
+        raise ValidationError(
+            {
+                "file": f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."
+            }
+        )
+    content_type = (upload.content_type or "").split(";")[0].strip().lower()
+    if content_type not in ALLOWED_UPLOAD_TYPES:
+        allowed = ", ".join(
+            sorted(ext.lstrip(".").upper() for ext in set(ALLOWED_UPLOAD_TYPES.values()))
+        )
+        raise ValidationError(
+            {
+                "file": f"Files of type “{content_type or 'unknown'}” are not accepted. Allowed: {allowed}."
+            }
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha = digest.hexdigest()
+    upload.seek(0)
+    evidence = Evidence(
+        item=item,
+        kind=EvidenceKind.FILE,
+        note=note or (upload.name or ""),
+        sha256=sha,
+        content_type=content_type,
+        size=upload.size,
+        created_by=actor,
+    )
+    name = f"evidence/{sha[:2]}/{sha}{ALLOWED_UPLOAD_TYPES[content_type]}"
+    storage = Evidence._meta.get_field("file").storage
+    if not storage.exists(name):
+        storage.save(name, upload)
+    evidence.file.name = name
+    return evidence
+
+
+# --- Exceptions ------------------------------------------------------------------------------
+
+
+def waiver_request(
+    *,
+    item: ChecklistItem,
+    actor: Person,
+    justification: str,
+    compensating_control: str,
+    expires_on: dt.date,
+    today: dt.date | None = None,
+) -> Waiver:
+    """The owner asks that a failing item may fail until a date."""
+    justification, compensating_control = justification.strip(), compensating_control.strip()
+    with transaction.atomic(), _context(actor, "waiver.request"):
+        item = _lock_item(item)
+        require(
+            can_work_system(actor, item.audit.system),
+            "Only the owner or a delegate can request an exception.",
+        )
+        today = today or item.audit.program.today()
+        errors: dict[str, str] = {}
+        if item.status != ItemStatus.FAILING:
+            errors["item"] = "Only a failing item can get an exception."
+        if not justification:
+            errors["justification"] = "Say why the item cannot pass yet."
+        if not compensating_control:
+            errors["compensating_control"] = "Say what limits the risk meanwhile."
+        limit = today + dt.timedelta(days=settings.EXCEPTION_MAX_DAYS)
+        if expires_on <= today:
+            errors["expires_on"] = "The expiry must be after today."
+        elif expires_on > limit:
+            errors["expires_on"] = (
+                f"An exception lasts at most {settings.EXCEPTION_MAX_DAYS} days (until {limit:%d %b %Y})."
+            )
+        if item.waivers.filter(state__in=OPEN_WAIVER_STATES).exists():
+            errors["item"] = "This item already has an open exception."
+        if errors:
+            raise ValidationError(errors)
+        return Waiver.objects.create(
+            item=item,
+            justification=justification,
+            compensating_control=compensating_control,
+            expires_on=expires_on,
+            requested_by=actor,
+        )
+
+
+def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "") -> Waiver:
+    """The senior reviewer (never the requester) approves or rejects a requested exception."""
+    with transaction.atomic(), _context(actor, "waiver.approve" if approve else "waiver.reject"):
+        waiver = (
+            Waiver.objects.select_for_update()
+            .select_related("item__audit__system")
+            .get(pk=waiver.pk)
+        )
+        require(
+            can_review_system(actor, waiver.item.audit.system),
+            "Only the system's senior reviewer can decide on an exception.",
+        )
+        if waiver.requested_by_id == actor.pk:
+            raise PermissionDenied("An exception is decided by someone other than its requester.")
+        if waiver.state != WaiverState.REQUESTED:
+            raise ValidationError(
+                {"state": f"This exception is already {waiver.get_state_display().lower()}."}
+            )
+        if not approve and not note.strip():
+            raise ValidationError({"decision_note": "Say why the exception is rejected."})
+        waiver.state = WaiverState.APPROVED if approve else WaiverState.REJECTED
+        waiver.decided_by = actor
+        waiver.decided_at = timezone.now()
+        waiver.decision_note = note.strip()
+        waiver.save()
+        if approve:
+            item = _lock_item(waiver.item)
+            item.status = ItemStatus.EXCEPTED
+            item.status_changed_at = waiver.decided_at
+            item.status_changed_by = actor
+            item.save()
+        return waiver
+
+
+def waivers_expire(*, today: dt.date) -> int:
+    """Approved exceptions past their expiry end; their items are failing again. Safe to rerun."""
+    expired = 0
+    due = Waiver.objects.filter(state=WaiverState.APPROVED, expires_on__lt=today).values_list(
+        "pk", flat=True
+    )
+    for pk in list(due):
+        with transaction.atomic(), _context(None, "waiver.expire"):
+            waiver = (
+                Waiver.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, state=WaiverState.APPROVED)
+                .first()
+            )
+            if waiver is None:
+                continue
+            waiver.state = WaiverState.EXPIRED
+            waiver.save(update_fields=["state", "updated_at"])
+            item = _lock_item(waiver.item)
+            if item.status == ItemStatus.EXCEPTED:
+                item.status = ItemStatus.FAILING
+                item.reason = f"The exception expired on {waiver.expires_on:%d %b %Y}."
+                item.source = (
+                    StatusSource.NONE if item.check_passing is None else StatusSource.AUTOMATED
+                )
+                item.status_changed_at = timezone.now()
+                item.status_changed_by = None
+                item.save()
+                _revoke_signoff(item.audit, f"The exception for “{item.control.title}” expired.")
+            expired += 1
+    return expired
+
+
+def _withdraw_open_waiver(item: ChecklistItem, actor: Person, why: str) -> None:
+    for waiver in item.waivers.select_for_update().filter(state__in=OPEN_WAIVER_STATES):
+        waiver.state = WaiverState.WITHDRAWN
+        waiver.decision_note = why
+        waiver.save(update_fields=["state", "decision_note", "updated_at"])
+
+
+# --- Sign-off --------------------------------------------------------------------------------
+
+
+def audit_blocking_items(audit: Audit) -> list[ChecklistItem]:
+    """Items that keep an audit from being signed: anything not passing, n/a or excepted."""
+    return list(
+        audit.items.exclude(status__in=COVERED_STATUSES)
+        .select_related("control")
+        .order_by("control__position")
+    )
+
+
+def signoff_owner(*, audit: Audit, actor: Person) -> SignOff:
+    """The owner signs when every item is passing, not applicable or excepted."""
+    with transaction.atomic(), _context(actor, "signoff.owner"):
+        audit = Audit.objects.select_for_update().select_related("system").get(pk=audit.pk)
+        require(actor.pk == audit.system.owner_id, "Only the system's owner signs first.")
+        if SignOff.objects.filter(audit=audit, revoked_at__isnull=True).exists():
+            raise ValidationError({"audit": "This audit is already signed by its owner."})
+        blocking = audit_blocking_items(audit)
+        if blocking:
+            names = ", ".join(item.control.title for item in blocking[:5])
+            more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+            raise ValidationError(
+                {"audit": f"{len(blocking)} item(s) are not covered yet: {names}{more}."}
+            )
+        return SignOff.objects.create(audit=audit, owner_signed_by=actor)
+
+
+def signoff_senior(*, audit: Audit, actor: Person) -> SignOff:
+    """The senior reviewer gives the second signature. The database refuses the owner too."""
+    with transaction.atomic(), _context(actor, "signoff.senior"):
+        signoff = (
+            SignOff.objects.select_for_update()
+            .select_related("audit__system")
+            .filter(audit=audit, revoked_at__isnull=True)
+            .first()
+        )
+        system = audit.system
+        if signoff is not None and signoff.owner_signed_by_id == actor.pk:
+            raise PermissionDenied(
+                "The senior signature must come from someone other than the owner."
+            )
+        require(can_review_system(actor, system), "Only the system's senior reviewer signs second.")
+        if signoff is None:
+            raise ValidationError({"audit": "The owner signs first."})
+        if signoff.senior_signed_by_id is not None:
+            raise ValidationError({"audit": "This audit is already signed off."})
+        signoff.senior_signed_by = actor
+        signoff.senior_signed_at = timezone.now()
+        signoff.save()
+        return signoff
+
+
+def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
+    """A regression reopens the audit: the active sign-off is revoked, with why.
+
+    The notifications app tells both signers (it finds revoked sign-offs it has not told).
+    """
+    signoff = (
+        SignOff.objects.select_for_update().filter(audit=audit, revoked_at__isnull=True).first()
+    )
+    if signoff is None:
+        return None
+    signoff.revoked_at = timezone.now()
+    signoff.revoked_reason = reason
+    signoff.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+    return signoff
