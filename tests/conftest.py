@@ -52,3 +52,10 @@ def program(db):
 @pytest.fixture
 def system(db):
     return SystemFactory()
+
+
+@pytest.fixture
+def role_world(db):
+    from tests.roles import build_role_world
+
+    return build_role_world()
