@@ -9,8 +9,8 @@ from django.urls import reverse
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
-    if not user.is_authenticated:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items: list[dict[str, Any]] = [{"label": "My work", "url": reverse("home"), "key": "home"}]
     if getattr(user, "sees_everything", False):
