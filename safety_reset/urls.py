@@ -1,16 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
+from safety_reset.audits import views as audit_views
 from safety_reset.core import views as core_views
-from safety_reset.dashboards import views as dashboard_views
 
 admin.site.site_header = "Code Safety Reset — administration"
 admin.site.site_title = "Code Safety Reset admin"
 
 urlpatterns = [
-    path("", dashboard_views.home, name="home"),
-    path("systems/", dashboard_views.system_list, name="systems"),
+    path("", include("safety_reset.dashboards.urls")),
+    path("my-work/", audit_views.my_work, name="my-work"),
+    path("", include("safety_reset.audits.urls")),
+    path("", include("safety_reset.remediation.urls")),
+    path("", include("safety_reset.repo_status.urls")),
+    path("inventory/", include("safety_reset.inventory.urls")),
+    path("catalog/", include("safety_reset.catalog.urls")),
     path("healthz/", core_views.healthz, name="healthz"),
     path(
         "accounts/login/",
@@ -24,4 +29,3 @@ urlpatterns = [
 handler403 = "safety_reset.core.views.error_403"
 handler404 = "safety_reset.core.views.error_404"
 handler500 = "safety_reset.core.views.error_500"
-

@@ -207,3 +207,12 @@ class NotificationLogFactory(factory.django.DjangoModelFactory):
     kind = "reminder"
     subject_key = factory.Sequence(lambda n: f"task:{n}")
     period = "2026-11-26"
+
+
+class ProgressSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "dashboards.ProgressSnapshot"
+
+    program = factory.SubFactory(ProgramFactory)
+    date = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    day = factory.LazyAttribute(lambda o: o.program.day_of(o.date))

@@ -1,15 +1,56 @@
-"""Reads of programs and audit progress. Aggregates run in the database."""
+"""Reads of programs, audit progress, the system page, "My work" and the history timeline.
+
+Aggregates run in the database. Every page-sized read here is a fixed number of queries
+whatever the number of systems, items, evidence or events: lists are prefetched, never
+fetched per row, and long lists are cut to a limit with their total counted once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.apps import apps
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import JSONObject, Lag
 
+from safety_reset.catalog.models import Category
 from safety_reset.inventory.models import Person, System
 
-from .models import COVERED_STATUSES, ItemStatus, Phase, Program, SignOff
+from .models import (
+    COVERED_STATUSES,
+    OPEN_WAIVER_STATES,
+    Audit,
+    ChecklistItem,
+    Evidence,
+    EvidenceKind,
+    ItemStatus,
+    Phase,
+    PhaseKind,
+    Program,
+    SignOff,
+    StatusSource,
+    Waiver,
+    WaiverState,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
 
 def program_current(*, today: dt.date | None = None) -> Program | None:
@@ -102,4 +143,647 @@ def systems_with_progress(*, user: Person, program: Program) -> QuerySet[System]
             ),
             signed_off=active_signoff_exists(program),
         )
+    )
+
+
+def phase_deadlines(program: Program) -> dict[str, dt.date]:
+    """The end date of each phase, by kind (uses prefetched phases)."""
+    return {phase.kind: program.date_of(phase.end_day) for phase in program.phases.all()}
+
+
+# --- The system page ---------------------------------------------------------------------------
+
+
+def systems_visible(*, user: Person | AnonymousUser) -> QuerySet[System]:
+    """Systems the person may read, with what every system page shows about them."""
+    return (
+        System.objects.visible_to(user)
+        .select_related("team", "team__org", "owner", "senior_reviewer")
+        .prefetch_related("delegates")
+    )
+
+
+def audit_latest(*, system: System) -> Audit | None:
+    """The system's audit in the most recent program it is enrolled in, with the phases."""
+    return (
+        Audit.objects.filter(system=system)
+        .select_related("program")
+        .prefetch_related("program__phases")
+        .order_by("-program__start_date")
+        .first()
+    )
+
+
+def checklist_items(*, audit: Audit, item_ids: Sequence[int] | None = None) -> list[ChecklistItem]:
+    """An audit's items with their control, people, evidence, exceptions and tasks.
+
+    Six queries whatever the number of items, evidence, exceptions or tasks.
+    """
+    items = (
+        audit.items.select_related("control", "status_changed_by", "attested_by", "verified_by")
+        .prefetch_related(
+            Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("created_by").order_by(
+                    "-created_at", "-pk"
+                ),
+            ),
+            Prefetch(
+                "waivers",
+                queryset=Waiver.objects.select_related("requested_by", "decided_by").order_by(
+                    "-created_at", "-pk"
+                ),
+            ),
+            # By name: audits does not import remediation (it sits above audits).
+            "tasks__assignee",
+        )
+        .order_by("control__position", "control__key")
+    )
+    if item_ids is not None:
+        items = items.filter(pk__in=item_ids)
+    return list(items)
+
+
+EVIDENCE_REQUEST_PREFIX = "Evidence requested: "
+
+
+@dataclass
+class ItemCard:
+    """One checklist item as the system page shows it (everything already loaded)."""
+
+    item: ChecklistItem
+    forms: Any = None
+    notice: str = ""
+    notice_is_error: bool = False
+    open_panel: str = ""
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        return list(self.item.evidence.all())
+
+    @property
+    def waivers(self) -> list[Waiver]:
+        return list(self.item.waivers.all())
+
+    @property
+    def open_waiver(self) -> Waiver | None:
+        return next((w for w in self.waivers if w.state in OPEN_WAIVER_STATES), None)
+
+    @property
+    def past_waivers(self) -> list[Waiver]:
+        return [w for w in self.waivers if w.state not in OPEN_WAIVER_STATES]
+
+    @property
+    def tasks(self) -> list[Any]:
+        return list(self.item.tasks.all())
+
+    @property
+    def open_tasks(self) -> list[Any]:
+        return [task for task in self.tasks if task.is_open]
+
+    @property
+    def evidence_request(self) -> Evidence | None:
+        """The senior's latest request for evidence, while it is outstanding."""
+        if not self.item.evidence_requested:
+            return None
+        return next((e for e in self.evidence if e.note.startswith(EVIDENCE_REQUEST_PREFIX)), None)
+
+    @property
+    def evidence_request_text(self) -> str:
+        request = self.evidence_request
+        return request.note[len(EVIDENCE_REQUEST_PREFIX) :] if request else ""
+
+    @property
+    def is_covered(self) -> bool:
+        return self.item.status in COVERED_STATUSES
+
+    @property
+    def needs_verification(self) -> bool:
+        item = self.item
+        return (
+            item.source == StatusSource.PERSON
+            and item.status != ItemStatus.NOT_ASSESSED
+            and item.verified_by_id is None
+        )
+
+
+@dataclass
+class CategoryGroup:
+    key: str
+    label: str
+    cards: list[ItemCard] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.cards)
+
+    @property
+    def covered(self) -> int:
+        return sum(1 for card in self.cards if card.is_covered)
+
+
+def group_by_category(cards: Iterable[ItemCard]) -> list[CategoryGroup]:
+    """Cards under their control's category, in the catalog's category order."""
+    order = {key: n for n, key in enumerate(Category.values)}
+    groups: dict[str, CategoryGroup] = {}
+    for card in cards:
+        key = card.item.control.category
+        if key not in groups:
+            label = Category(key).label if key in order else key.title()
+            groups[key] = CategoryGroup(key, label)
+        groups[key].cards.append(card)
+    return sorted(groups.values(), key=lambda g: order.get(g.key, len(order)))
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    total: int
+    covered: int
+    failing: int
+    not_assessed: int
+    blockers: tuple[ChecklistItem, ...]
+
+    @property
+    def ready_to_sign(self) -> bool:
+        return self.total > 0 and not self.blockers
+
+
+def audit_summary(items: Iterable[ChecklistItem]) -> AuditSummary:
+    items = list(items)
+    blockers = tuple(item for item in items if item.status not in COVERED_STATUSES)
+    return AuditSummary(
+        total=len(items),
+        covered=len(items) - len(blockers),
+        failing=sum(1 for item in items if item.status == ItemStatus.FAILING),
+        not_assessed=sum(1 for item in items if item.status == ItemStatus.NOT_ASSESSED),
+        blockers=blockers,
+    )
+
+
+def audit_items_brief(*, audit: Audit) -> list[ChecklistItem]:
+    """Every item's status and control title: enough for the summary and the sign-off panel."""
+    return list(
+        audit.items.select_related("control")
+        .only("id", "status", "audit_id", "control__title", "control__position")
+        .order_by("control__position", "control__key")
+    )
+
+
+@dataclass(frozen=True)
+class SignOffState:
+    active: SignOff | None
+    last_revoked: SignOff | None
+
+    @property
+    def complete(self) -> bool:
+        return self.active is not None and self.active.senior_signed_by_id is not None
+
+    @property
+    def awaiting_senior(self) -> bool:
+        return self.active is not None and self.active.senior_signed_by_id is None
+
+
+def signoff_state(*, audit: Audit) -> SignOffState:
+    """The audit's active sign-off and the last revoked one, in one query."""
+    rows = list(
+        audit.signoffs.select_related("owner_signed_by", "senior_signed_by").order_by(
+            "-owner_signed_at", "-pk"
+        )[:5]
+    )
+    active = next((s for s in rows if s.revoked_at is None), None)
+    revoked = [s for s in rows if s.revoked_at is not None]
+    last_revoked = max(revoked, key=lambda s: s.revoked_at or s.owner_signed_at, default=None)
+    return SignOffState(active, last_revoked)
+
+
+# --- History -------------------------------------------------------------------------------------
+#
+# pghistory writes one event row per insert or update of a tracked model (ChecklistItem,
+# Evidence, Waiver, SignOff, RemediationTask), with the context (who, which action) the
+# services and the request middleware set. The timeline reads one query per event table, each
+# with the previous state of the same object alongside (a LAG window over the object's
+# events), plus one query for the people named: a fixed number whatever the history's length.
+
+
+@dataclass(frozen=True)
+class TrackedField:
+    """A column of an event table shown in the timeline, and how to show its values."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text, choice, person, date or bool
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    actor: str
+    subject: str
+    summary: str
+    changes: tuple[Change, ...] = ()
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class EventView:
+    """What a summarizer gets: the event row, what changed (field name -> before, after)."""
+
+    event: Any
+    created: bool
+    changed: dict[str, tuple[Any, Any]]
+
+
+@dataclass(frozen=True)
+class HistorySource:
+    """One event table, filtered to the rows of one system, and how to put its events in words.
+
+    `summarize` returns None for an event not worth a line (nothing shown changed).
+    """
+
+    events: QuerySet[Any]
+    fields: tuple[TrackedField, ...]
+    subject: Callable[[Any], str]
+    url: Callable[[Any], str]
+    summarize: Callable[[EventView], str | None]
+
+
+ROBOT_ACTORS = {
+    "item.check": "Automated check",
+    "waiver.expire": "Daily exception expiry",
+}
+
+
+def _actor_id(event: Any) -> int | None:
+    context = event.pgh_context
+    if context is None:
+        return None
+    metadata = context.metadata or {}
+    value = metadata.get("actor") or metadata.get("user")
+    return int(value) if value else None
+
+
+def _actor_name(event: Any, people: dict[int, Person]) -> str:
+    """Who made the change: a person, or the robot whose action it was."""
+    actor_id = _actor_id(event)
+    if actor_id is not None:
+        return str(people[actor_id]) if actor_id in people else "someone"
+    action = (event.pgh_context.metadata or {}).get("action") if event.pgh_context else ""
+    return ROBOT_ACTORS.get(action or "", "The system")
+
+
+def _format(value: Any, spec: TrackedField, people: dict[int, Person]) -> str:
+    if value is None or value == "":
+        return "—"
+    if spec.kind == "choice":
+        return dict(spec.choices).get(value, str(value))
+    if spec.kind == "person":
+        person = people.get(int(value))
+        return str(person) if person else "someone"
+    if spec.kind == "date":
+        return dt.date.fromisoformat(str(value)).strftime("%d %b %Y")
+    if spec.kind == "bool":
+        return "yes" if value else "no"
+    text = " ".join(str(value).split())
+    return text if len(text) <= 140 else text[:139] + "…"
+
+
+def history_timeline(*, sources: Sequence[HistorySource], limit: int = 40) -> list[HistoryEntry]:
+    """The latest events of every source, newest first, each with what it changed."""
+    fetched: list[tuple[HistorySource, Any]] = []
+    for source in sources:
+        columns: dict[str, Any] = {spec.name: F(spec.name) for spec in source.fields}
+        events = (
+            source.events.select_related("pgh_context")
+            .annotate(
+                history_now=JSONObject(**columns),
+                history_before=Window(
+                    Lag(cast(Any, JSONObject(**columns))),
+                    partition_by=[F("pgh_obj_id")],
+                    order_by=F("pgh_id").asc(),
+                ),
+            )
+            .order_by("-pgh_id")[:limit]
+        )
+        fetched.extend((source, event) for event in events)
+
+    person_ids: set[int] = set()
+    for source, event in fetched:
+        if (actor_id := _actor_id(event)) is not None:
+            person_ids.add(actor_id)
+        for spec in source.fields:
+            if spec.kind == "person":
+                for state in (event.history_now, event.history_before or {}):
+                    if state.get(spec.name):
+                        person_ids.add(int(state[spec.name]))
+    people = Person.objects.in_bulk(person_ids)
+
+    entries: list[HistoryEntry] = []
+    for source, event in fetched:
+        now, before = event.history_now, event.history_before
+        created = before is None
+        changed = (
+            {}
+            if created
+            else {
+                spec.name: (before.get(spec.name), now.get(spec.name))
+                for spec in source.fields
+                if before.get(spec.name) != now.get(spec.name)
+            }
+        )
+        summary = source.summarize(EventView(event, created, changed))
+        if summary is None:
+            continue
+        entries.append(
+            HistoryEntry(
+                at=event.pgh_created_at,
+                actor=_actor_name(event, people),
+                subject=source.subject(event),
+                summary=summary,
+                changes=tuple(
+                    Change(
+                        spec.label,
+                        _format(changed[spec.name][0], spec, people),
+                        _format(changed[spec.name][1], spec, people),
+                    )
+                    for spec in source.fields
+                    if spec.name in changed
+                ),
+                url=source.url(event),
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def _choices(choices: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(value), str(label)) for value, label in choices.choices)
+
+
+ITEM_FIELDS = (
+    TrackedField("status", "Status", "choice", _choices(ItemStatus)),
+    TrackedField("reason", "Reason"),
+    TrackedField("verified_by_id", "Verified by", "person"),
+    TrackedField("evidence_requested", "Evidence requested", "bool"),
+)
+EVIDENCE_FIELDS = (TrackedField("note", "Note"), TrackedField("url", "Link"))
+WAIVER_FIELDS = (
+    TrackedField("state", "State", "choice", _choices(WaiverState)),
+    TrackedField("expires_on", "Expires", "date"),
+    TrackedField("decision_note", "Decision note"),
+)
+SIGNOFF_FIELDS = (
+    TrackedField("senior_signed_by_id", "Senior signature", "person"),
+    TrackedField("revoked_reason", "Revoked because"),
+)
+
+
+def _summarize_item(view: EventView) -> str | None:
+    if view.created:
+        return "Added to the checklist"
+    changed = view.changed
+    if "status" in changed:
+        label = dict(ITEM_FIELDS[0].choices).get(changed["status"][1], changed["status"][1])
+        return f"Marked {label.lower()}"
+    if changed.get("verified_by_id", (None, None))[1]:
+        return "Verified the evidence"
+    if changed.get("evidence_requested") == (False, True):
+        return "Asked for more evidence"
+    if changed.get("evidence_requested") == (True, False):
+        return "Evidence request answered"
+    if changed:
+        return "Updated the item"
+    return None
+
+
+def _summarize_evidence(view: EventView) -> str | None:
+    event = view.event
+    if not view.created:
+        return "Edited evidence" if view.changed else None
+    if event.kind == EvidenceKind.SNAPSHOT:
+        return f"Check snapshot: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+    if event.kind == EvidenceKind.FILE:
+        return f"Attached a file: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+    if event.kind == EvidenceKind.LINK:
+        return f"Added a link: {event.url}"
+    if event.note.startswith(EVIDENCE_REQUEST_PREFIX):
+        return f"Asked for evidence: {_format(event.note[len(EVIDENCE_REQUEST_PREFIX) :], EVIDENCE_FIELDS[0], {})}"
+    return f"Added a note: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+
+
+def _summarize_waiver(view: EventView) -> str | None:
+    event = view.event
+    if view.created:
+        return f"Requested an exception until {event.expires_on:%d %b %Y}"
+    if "state" in view.changed:
+        return f"Exception {WaiverState(view.changed['state'][1]).label.lower()}"
+    return "Updated the exception" if view.changed else None
+
+
+def _summarize_signoff(view: EventView) -> str | None:
+    if view.created:
+        return "Owner signed off"
+    if view.changed.get("revoked_reason", (None, None))[1]:
+        return "Sign-off revoked"
+    if view.changed.get("senior_signed_by_id", (None, None))[1]:
+        return "Senior reviewer signed off"
+    return None
+
+
+def audit_history_sources(
+    *, audit: Audit, system_url: str, item_ids: Sequence[int] | None = None
+) -> list[HistorySource]:
+    """The audit's event tables: items, evidence, exceptions and (for the whole audit) sign-offs."""
+    item_event = apps.get_model("audits", "ChecklistItemEvent")
+    evidence_event = apps.get_model("audits", "EvidenceEvent")
+    waiver_event = apps.get_model("audits", "WaiverEvent")
+    signoff_event = apps.get_model("audits", "SignOffEvent")
+
+    items = item_event.objects.filter(audit_id=audit.pk).select_related("control")
+    evidence = evidence_event.objects.filter(item__audit_id=audit.pk).select_related(
+        "item__control"
+    )
+    waivers = waiver_event.objects.filter(item__audit_id=audit.pk).select_related("item__control")
+    if item_ids is not None:
+        items = items.filter(pgh_obj_id__in=item_ids)
+        evidence = evidence.filter(item_id__in=item_ids)
+        waivers = waivers.filter(item_id__in=item_ids)
+
+    def item_url(item_id: int) -> str:
+        return f"{system_url}#item-{item_id}"
+
+    sources = [
+        HistorySource(
+            items,
+            ITEM_FIELDS,
+            lambda e: e.control.title,
+            lambda e: item_url(e.pgh_obj_id),
+            _summarize_item,
+        ),
+        HistorySource(
+            evidence,
+            EVIDENCE_FIELDS,
+            lambda e: e.item.control.title,
+            lambda e: item_url(e.item_id),
+            _summarize_evidence,
+        ),
+        HistorySource(
+            waivers,
+            WAIVER_FIELDS,
+            lambda e: e.item.control.title,
+            lambda e: item_url(e.item_id),
+            _summarize_waiver,
+        ),
+    ]
+    if item_ids is None:
+        sources.append(
+            HistorySource(
+                signoff_event.objects.filter(audit_id=audit.pk),
+                SIGNOFF_FIELDS,
+                lambda e: "Sign-off",
+                lambda e: f"{system_url}#signoff",
+                _summarize_signoff,
+            )
+        )
+    return sources
+
+
+# --- My work -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MySystem:
+    """A system on someone's "My work": its progress, their role and what to do next, by when."""
+
+    system: System
+    role: str
+    next_step: str
+    deadline: dt.date | None
+    today: dt.date
+
+    @property
+    def overdue(self) -> bool:
+        return self.deadline is not None and self.deadline < self.today
+
+
+def _involved(person: Person) -> Q:
+    return Q(owner=person) | Q(senior_reviewer=person) | Q(delegates=person)
+
+
+def my_systems(
+    *, person: Person, program: Program, today: dt.date, limit: int = 100
+) -> list[MySystem]:
+    """The systems someone owns, is a delegate of or reviews, with progress, in one query."""
+    owner_signed = Exists(
+        SignOff.objects.filter(
+            audit__system=OuterRef("pk"), audit__program=program, revoked_at__isnull=True
+        )
+    )
+    systems = (
+        systems_with_progress(user=person, program=program)
+        .filter(id__in=System.objects.filter(_involved(person)).values("id"))
+        .annotate(owner_signed=owner_signed)
+        .order_by("name")[:limit]
+    )
+    deadlines = phase_deadlines(program)
+    rows = []
+    for system in systems:
+        role = (
+            "Owner"
+            if system.owner_id == person.pk
+            else "Senior reviewer"
+            if system.senior_reviewer_id == person.pk
+            else "Delegate"
+        )
+        step, phase = _next_step(system, role)
+        rows.append(MySystem(system, role, step, deadlines.get(phase) if phase else None, today))
+    return rows
+
+
+def _next_step(system: Any, role: str) -> tuple[str, str | None]:
+    """What to do next on a system and the phase whose end is the deadline."""
+    if system.signed_off:
+        return "Signed off — nothing to do", None
+    if role == "Senior reviewer":
+        if system.owner_signed:
+            return "Give the senior sign-off", PhaseKind.VERIFY
+        left = system.items_total - system.items_covered
+        return f"Owner at work: {left} item{'s' if left != 1 else ''} to cover", None
+    if system.items_not_assessed:
+        n = system.items_not_assessed
+        return f"Assess {n} item{'s' if n != 1 else ''}", PhaseKind.AUDIT
+    if system.items_failing:
+        n = system.items_failing
+        return f"Remediate {n} failing item{'s' if n != 1 else ''}", PhaseKind.REMEDIATE
+    if system.owner_signed:
+        return "Waiting for the senior sign-off", PhaseKind.VERIFY
+    if role == "Owner":
+        return "Sign off", PhaseKind.VERIFY
+    return "Ready for the owner's sign-off", PhaseKind.VERIFY
+
+
+def signoffs_awaiting_senior(*, person: Person, program: Program) -> list[SignOff]:
+    """Owner-signed audits waiting for this senior reviewer's signature."""
+    return list(
+        SignOff.objects.filter(
+            audit__program=program,
+            audit__system__senior_reviewer=person,
+            revoked_at__isnull=True,
+            senior_signed_by__isnull=True,
+        )
+        .exclude(owner_signed_by=person)
+        .select_related("audit__system", "owner_signed_by")
+        .order_by("owner_signed_at")[:50]
+    )
+
+
+def waivers_awaiting_decision(*, person: Person, program: Program) -> list[Waiver]:
+    """Requested exceptions on systems this senior reviews (never their own requests)."""
+    return list(
+        Waiver.objects.filter(
+            state=WaiverState.REQUESTED,
+            item__audit__program=program,
+            item__audit__system__senior_reviewer=person,
+        )
+        .exclude(requested_by=person)
+        .select_related("item__control", "item__audit__system", "requested_by")
+        .order_by("created_at")[:50]
+    )
+
+
+def items_awaiting_verification(
+    *, person: Person, program: Program, limit: int = 25
+) -> tuple[list[ChecklistItem], int]:
+    """Items a person attested as passing or not applicable, not yet verified by this senior."""
+    items = ChecklistItem.objects.filter(
+        audit__program=program,
+        audit__system__senior_reviewer=person,
+        source=StatusSource.PERSON,
+        status__in=(ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE),
+        verified_by__isnull=True,
+        evidence_requested=False,
+    ).exclude(attested_by=person)
+    total = items.count()
+    rows = list(
+        items.select_related("control", "audit__system", "attested_by").order_by(
+            "status_changed_at", "pk"
+        )[:limit]
+    )
+    return rows, total
+
+
+def needs_me_order() -> Case:
+    """Evidence asked back first, then failing, then not assessed."""
+    return Case(
+        When(evidence_requested=True, then=Value(0)),
+        When(status=ItemStatus.FAILING, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
     )

@@ -21,6 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from safety_reset.catalog.models import Control
 from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import (
     can_review_system,
@@ -36,6 +37,7 @@ from .models import (
     Evidence,
     EvidenceKind,
     ItemStatus,
+    Program,
     SignOff,
     StatusSource,
     Waiver,
@@ -420,9 +422,13 @@ def _withdraw_open_waiver(item: ChecklistItem, actor: Person, why: str) -> None:
 
 
 def audit_blocking_items(audit: Audit) -> list[ChecklistItem]:
-    """Items that keep an audit from being signed: anything not passing, n/a or excepted."""
+    """Items that keep an audit from being signed: anything not passing, n/a or excepted.
+
+    Items of retired controls keep their history but no longer count.
+    """
     return list(
-        audit.items.exclude(status__in=COVERED_STATUSES)
+        audit.items.filter(control__retired_at__isnull=True)
+        .exclude(status__in=COVERED_STATUSES)
         .select_related("control")
         .order_by("control__position")
     )
@@ -484,3 +490,18 @@ def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
     signoff.revoked_reason = reason
     signoff.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
     return signoff
+
+
+def signoffs_revoke_for_new_control(*, program: Program, control: Control) -> int:
+    """A control added to a running program leaves every audit with an item not yet assessed.
+
+    Each active sign-off of the program (complete, or waiting for the senior) is revoked in one
+    UPDATE, with why; the history triggers record each row and the notifications app tells both
+    signers as for any revoked sign-off. The caller holds the transaction and history context.
+    """
+    now = timezone.now()
+    return SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).update(
+        revoked_at=now,
+        revoked_reason=f"A control was added to the checklist: “{control.title}”.",
+        updated_at=now,
+    )

@@ -1,5 +1,6 @@
 """The versioned catalog of controls that every audit's checklist is built from."""
 
+import pghistory
 from django.db import models
 
 from safety_reset.core.models import Severity, TimeStampedModel
@@ -40,6 +41,7 @@ class ControlQuerySet(models.QuerySet["Control"]):
         return self.filter(retired_at__isnull=True)
 
 
+@pghistory.track()
 class Control(TimeStampedModel):
     """One line of the checklist template."""
 
@@ -52,7 +54,9 @@ class Control(TimeStampedModel):
     evaluation = models.CharField(max_length=12, choices=Evaluation.choices)
     position = models.PositiveSmallIntegerField(default=0)
     retired_at = models.DateTimeField(
-        null=True, blank=True, help_text="A retired control keeps its history but gets no new items."
+        null=True,
+        blank=True,
+        help_text="A retired control keeps its history but gets no new items.",
     )
 
     objects = ControlQuerySet.as_manager()
@@ -60,7 +64,9 @@ class Control(TimeStampedModel):
     class Meta:
         ordering = ["catalog", "position", "key"]
         constraints = [
-            models.UniqueConstraint(fields=["catalog", "key"], name="control_key_unique_in_catalog"),
+            models.UniqueConstraint(
+                fields=["catalog", "key"], name="control_key_unique_in_catalog"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,134 +1,731 @@
-"""Program-wide aggregates, computed by the database in a fixed number of queries."""
+"""Reads of the dashboards: program-wide aggregates, computed by the database.
+
+Every page reads through a `Scope`: one program, one date, and the systems the person may see
+(`System.objects.visible_to(user)`, the one visibility rule). Each selector runs a fixed number
+of queries whatever the size of the program: counting happens in PostgreSQL (conditional
+`Count`, `values().annotate()`, and the grouped rollup of rollup.py), Python only folds
+already-aggregated rows (one per team) and arranges them for the page.
+
+The figures are defined in rollup.py; one more here: a *failure rate* (heatmap) is failing
+items over the items assessed and applicable (passing + failing + excepted).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    FloatField,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils import timezone
 
-from safety_reset.audits.models import COVERED_STATUSES, ChecklistItem, ItemStatus, Program, SignOff
-from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, System
+from safety_reset.audits.models import (
+    COVERED_STATUSES,
+    Audit,
+    ChecklistItem,
+    ItemStatus,
+    Program,
+    SignOff,
+    Waiver,
+    WaiverState,
+)
+from safety_reset.audits.selectors import ProgramClock, program_clock
+from safety_reset.incidents.models import Incident
+from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Person, System
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
+from safety_reset.repo_status.models import ChangeReviewRecord
+
+from . import plan as plan_mod
+from .models import ProgressSnapshot
+from .rollup import (
+    ProgramCounts,
+    Rollup,
+    RollupSources,
+    TeamRow,
+    counts_fold,
+    percent,
+    rollup,
+    tasks_attach,
+)
+
+# How far ahead an approved exception counts as “expiring soon”.
+EXPIRY_WINDOW_DAYS = 14
+# AI-assisted change review compliance looks at changes merged in this many days.
+CHANGE_WINDOW_DAYS = 30
+# The overview shows this many rows of its longer tables; each links to the full list.
+OVERVIEW_TEAMS = 25
+HEATMAP_TEAMS = 12
+AT_RISK_SYSTEMS = 10
+OVERDUE_TEAMS = 10
+INCIDENTS = 12
 
 
-@dataclass
-class ProgramCounts:
-    systems_total: int = 0
-    systems_signed_off: int = 0
-    items_total: int = 0
-    items_passing: int = 0
-    items_failing: int = 0
-    items_not_assessed: int = 0
-    items_not_applicable: int = 0
-    items_excepted: int = 0
-    tasks_open: int = 0
-    tasks_overdue: int = 0
-    risk_total: float = 0.0
-    risk_covered: float = 0.0
-    by_team: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def items_covered(self) -> int:
-        return self.items_passing + self.items_not_applicable + self.items_excepted
-
-    @property
-    def percent_covered(self) -> int:
-        return round(100 * self.items_covered / self.items_total) if self.items_total else 0
+# --- Scope: one program, one date, what the person may see ----------------------------------
 
 
-def system_risk_weights(*, program: Program) -> dict[int, float]:
-    """Each enrolled system's risk weight: blast radius weight × (1 + number of dependents).
+@dataclass(frozen=True)
+class Scope:
+    """What one person may read of one program, on one date.
 
-    A system many others depend on carries their risk too; the weight is simple enough to be
-    explained on the page in one sentence.
+    `systems` is `System.objects.visible_to(user)` (not yet narrowed to the program);
+    `restricted` is False when that rule lets the person see every system, so the queries skip
+    a needless `IN (SELECT …)`.
     """
-    rows = (
-        System.objects.filter(audits__program=program)
-        .annotate(dependents_count=Count("dependents", distinct=True))
-        .values_list("id", "blast_radius", "dependents_count")
+
+    program: Program
+    today: dt.date
+    systems: QuerySet[System]
+    restricted: bool
+
+    def limit(self, queryset: QuerySet[Any], path: str) -> QuerySet[Any]:
+        """Keep the rows whose system (at `path`) the person may see."""
+        if not self.restricted:
+            return queryset
+        return queryset.filter(**{f"{path}__in": self.systems.values("id")})
+
+    @property
+    def audits(self) -> QuerySet[Audit]:
+        return self.limit(Audit.objects.filter(program=self.program), "system")
+
+
+def scope_for(*, program: Program, user: Any, today: dt.date | None = None) -> Scope:
+    visible = System.objects.visible_to(user)
+    return Scope(
+        program=program,
+        today=today or program.today(),
+        systems=visible,
+        restricted=bool(visible.query.has_filters()),
     )
-    return {
-        system_id: float(BLAST_RADIUS_WEIGHT[radius] * (1 + dependents))  # type: ignore[index]
-        for system_id, radius, dependents in rows
-    }
+
+
+def scope_whole(*, program: Program, today: dt.date) -> Scope:
+    """The whole program, for jobs that read on nobody's behalf (snapshots, digests)."""
+    return Scope(program=program, today=today, systems=System.objects.all(), restricted=False)
+
+
+def live_sources(scope: Scope, *, team_id: int | None = None) -> RollupSources:
+    audits = scope.audits
+    if team_id is not None:
+        audits = audits.filter(system__team_id=team_id)
+    return RollupSources(
+        audits=audits,
+        items=ChecklistItem.objects.filter(audit__in=audits.values("id")),
+        signed=SignOff.objects.filter(
+            audit__in=audits.values("id"),
+            revoked_at__isnull=True,
+            senior_signed_by__isnull=False,
+        ),
+    )
+
+
+def _open_tasks(scope: Scope) -> QuerySet[RemediationTask]:
+    return scope.limit(
+        RemediationTask.objects.filter(
+            system__audits__program=scope.program, state__in=OPEN_TASK_STATES
+        ),
+        "system",
+    )
+
+
+def program_rollup(*, scope: Scope, team_id: int | None = None, behind: int = 0) -> Rollup:
+    """Live progress of every team in the scope, with open and overdue tasks, and the ids of
+    the `behind` systems furthest behind (2 queries)."""
+    result = rollup(live_sources(scope, team_id=team_id), behind=behind)
+    tasks = _open_tasks(scope)
+    if team_id is not None:
+        tasks = tasks.filter(system__team_id=team_id)
+    tasks_attach(result.teams, tasks, today=scope.today)
+    return result
+
+
+def program_teams(*, scope: Scope, team_id: int | None = None) -> list[TeamRow]:
+    """Every team's live progress in the scope, with open and overdue tasks (2 queries)."""
+    return program_rollup(scope=scope, team_id=team_id).teams
 
 
 def program_counts(*, program: Program, today: dt.date) -> ProgramCounts:
-    """The headline counts of a program on a date (4 queries, whatever the size)."""
-    items = ChecklistItem.objects.filter(audit__program=program)
-    item_totals = items.aggregate(
-        total=Count("id"),
-        passing=Count("id", filter=Q(status=ItemStatus.PASSING)),
-        failing=Count("id", filter=Q(status=ItemStatus.FAILING)),
-        not_assessed=Count("id", filter=Q(status=ItemStatus.NOT_ASSESSED)),
-        not_applicable=Count("id", filter=Q(status=ItemStatus.NOT_APPLICABLE)),
-        excepted=Count("id", filter=Q(status=ItemStatus.EXCEPTED)),
+    """The headline counts of the whole program on a date (2 queries, whatever the size)."""
+    return counts_fold(program_teams(scope=scope_whole(program=program, today=today)))
+
+
+# --- Per-system progress (lists, team page, at-risk, exports) --------------------------------
+
+
+class SubqueryCount(Subquery):
+    """How many rows a correlated subquery has (0 when none), without GROUP BY inside."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _rows)"
+    output_field = IntegerField()
+
+
+class PerSystem(ExpressionWrapper):
+    """A per-system expression (a correlated subquery on the system's id, or a sum of them)
+    kept out of GROUP BY.
+
+    Django groups by every non-aggregate annotation, which makes PostgreSQL run a correlated
+    subquery once per joined item row instead of once per system. These only read columns of
+    the grouped system row (whose primary key is grouped), so leaving them out is valid SQL.
+    """
+
+    def get_group_by_cols(self) -> list[Any]:
+        return []
+
+
+def _weight_expression() -> Case:
+    return Case(
+        *[When(blast_radius=radius, then=Value(w)) for radius, w in BLAST_RADIUS_WEIGHT.items()],
+        default=Value(1),
+        output_field=IntegerField(),
     )
+
+
+def program_systems(*, scope: Scope) -> QuerySet[System]:
+    """Visible systems enrolled in the program, each with its figures (one grouped query).
+
+    The same definitions as the rollup: items by status, covered share, signed off, risk
+    weight, open and overdue tasks.
+    """
+    program = scope.program
     signed = SignOff.objects.filter(
         audit__system=OuterRef("pk"),
         audit__program=program,
         revoked_at__isnull=True,
         senior_signed_by__isnull=False,
     )
-    per_team = (
-        System.objects.filter(audits__program=program)
-        .annotate(signed=Exists(signed))
-        .values("team__slug")
+    dependents = System.depends_on.through.objects.filter(to_system_id=OuterRef("pk"))
+    open_tasks = RemediationTask.objects.filter(system=OuterRef("pk"), state__in=OPEN_TASK_STATES)
+    items = "audits__items"
+    # Narrow rows through the grouping (wide select_related rows make PostgreSQL sort them
+    # all); the page's few rows get their team, org and people by prefetch, 4 queries.
+    return (
+        scope.systems.filter(audits__program=program)
+        .only("id", "slug", "name", "team_id", "owner_id", "senior_reviewer_id", "blast_radius")
+        .prefetch_related("team__org", "owner", "senior_reviewer")
         .annotate(
-            systems=Count("id", distinct=True),
-            signed_off=Count("id", filter=Q(signed=True), distinct=True),
+            items_total=Count(items),
+            items_covered=Count(items, filter=Q(audits__items__status__in=COVERED_STATUSES)),
+            items_passing=Count(items, filter=Q(audits__items__status=ItemStatus.PASSING)),
+            items_failing=Count(items, filter=Q(audits__items__status=ItemStatus.FAILING)),
+            items_not_assessed=Count(
+                items, filter=Q(audits__items__status=ItemStatus.NOT_ASSESSED)
+            ),
+            items_excepted=Count(items, filter=Q(audits__items__status=ItemStatus.EXCEPTED)),
+            signed_off=PerSystem(Exists(signed), output_field=BooleanField()),
+            dependents_count=PerSystem(
+                SubqueryCount(dependents.values("pk")), output_field=IntegerField()
+            ),
+            radius_weight=PerSystem(_weight_expression(), output_field=IntegerField()),
+            risk_weight=PerSystem(
+                F("radius_weight") * (F("dependents_count") + 1), output_field=IntegerField()
+            ),
+            covered_percent=Case(
+                When(items_total=0, then=Value(0.0)),
+                default=ExpressionWrapper(
+                    100.0 * F("items_covered") / F("items_total"), output_field=FloatField()
+                ),
+                output_field=FloatField(),
+            ),
+            tasks_open=PerSystem(
+                SubqueryCount(open_tasks.values("pk")), output_field=IntegerField()
+            ),
+            tasks_overdue=PerSystem(
+                SubqueryCount(open_tasks.filter(due_on__lt=scope.today).values("pk")),
+                output_field=IntegerField(),
+            ),
         )
-        .order_by()
     )
-    by_team: dict[str, dict[str, int]] = {}
-    systems_total = systems_signed_off = 0
-    for row in per_team:
-        by_team[row["team__slug"]] = {"systems": row["systems"], "signed_off": row["signed_off"]}
-        systems_total += row["systems"]
-        systems_signed_off += row["signed_off"]
-    for row in (
-        items.values("audit__system__team__slug")
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    system: System
+    behind: float  # percentage points behind today's plan (negative: ahead)
+
+
+def systems_at_risk(*, scope: Scope, ids: Sequence[int]) -> list[System]:
+    """The systems of `ids` with their figures, in that order (1 query, 4 to prefetch).
+
+    The ids come from `program_rollup(behind=…)`: not signed off, least covered first (the
+    plan asks the same share of every system on a day, so the least covered are the furthest
+    behind it), heaviest risk first among equals.
+    """
+    found = {s.id: s for s in program_systems(scope=scope).filter(id__in=list(ids))}
+    return [found[i] for i in ids if i in found]
+
+
+# --- Items, tasks, exceptions, changes (the lists behind the figures) ------------------------
+
+
+def program_items(*, scope: Scope) -> QuerySet[ChecklistItem]:
+    """Visible items of the program, with the expiry of their approved exception if any.
+
+    An item has at most one open exception (a database rule), so the join adds no rows.
+    """
+    return (
+        scope.limit(ChecklistItem.objects.filter(audit__program=scope.program), "audit__system")
+        .select_related("audit__system__team__org", "control", "status_changed_by")
         .annotate(
-            total=Count("id"),
-            covered=Count("id", filter=Q(status__in=COVERED_STATUSES)),
+            approved_exception=FilteredRelation(
+                "waivers", condition=Q(waivers__state=WaiverState.APPROVED)
+            ),
+            exception_expires_on=F("approved_exception__expires_on"),
         )
-        .order_by()
-    ):
-        team = by_team.setdefault(row["audit__system__team__slug"], {"systems": 0, "signed_off": 0})
-        team["items"] = row["total"]
-        team["covered"] = row["covered"]
-    tasks = RemediationTask.objects.filter(system__audits__program=program, state__in=OPEN_TASK_STATES)
-    task_totals = tasks.aggregate(
-        open=Count("id"), overdue=Count("id", filter=Q(due_on__lt=today))
     )
-    risk = (
-        items.values("audit__system_id")
+
+
+def program_tasks(*, scope: Scope) -> QuerySet[RemediationTask]:
+    today = scope.today
+    return (
+        scope.limit(RemediationTask.objects.filter(system__audits__program=scope.program), "system")
+        .select_related("system__team__org", "assignee", "item__control")
         .annotate(
-            total=Count("id"),
-            covered=Count("id", filter=Q(status__in=COVERED_STATUSES)),
+            is_overdue=ExpressionWrapper(
+                Q(state__in=OPEN_TASK_STATES, due_on__lt=today), output_field=BooleanField()
+            ),
         )
+    )
+
+
+def program_exceptions(*, scope: Scope) -> QuerySet[Waiver]:
+    today = scope.today
+    soon = today + dt.timedelta(days=EXPIRY_WINDOW_DAYS)
+    return (
+        scope.limit(
+            Waiver.objects.filter(item__audit__program=scope.program), "item__audit__system"
+        )
+        .select_related(
+            "item__audit__system__team__org", "item__control", "requested_by", "decided_by"
+        )
+        .annotate(
+            expiring_soon=ExpressionWrapper(
+                Q(state=WaiverState.APPROVED, expires_on__gte=today, expires_on__lte=soon),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
+def program_changes(*, scope: Scope) -> QuerySet[ChangeReviewRecord]:
+    since = timezone.now() - dt.timedelta(days=CHANGE_WINDOW_DAYS)
+    return (
+        scope.limit(
+            ChangeReviewRecord.objects.filter(repository__system__audits__program=scope.program),
+            "repository__system",
+        )
+        .select_related("repository__system__team")
+        .annotate(is_recent=ExpressionWrapper(Q(merged_at__gte=since), output_field=BooleanField()))
+    )
+
+
+# --- Overview panels ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExceptionFigures:
+    approved: int
+    expiring_soon: int
+    window_days: int = EXPIRY_WINDOW_DAYS
+
+
+def exception_figures(*, scope: Scope) -> ExceptionFigures:
+    totals = (
+        program_exceptions(scope=scope)
+        .filter(state=WaiverState.APPROVED)
+        .aggregate(approved=Count("pk"), soon=Count("pk", filter=Q(expiring_soon=True)))
+    )
+    return ExceptionFigures(approved=totals["approved"], expiring_soon=totals["soon"])
+
+
+@dataclass(frozen=True)
+class ChangeCompliance:
+    """AI-assisted changes merged in the window and how many met the review rule."""
+
+    ai_changes: int
+    compliant: int
+    window_days: int = CHANGE_WINDOW_DAYS
+
+    @property
+    def has_data(self) -> bool:
+        return self.ai_changes > 0
+
+    @property
+    def percent(self) -> int:
+        return percent(self.compliant, self.ai_changes)
+
+    @property
+    def non_compliant(self) -> int:
+        return self.ai_changes - self.compliant
+
+
+def change_compliance(*, scope: Scope) -> ChangeCompliance:
+    since = timezone.now() - dt.timedelta(days=CHANGE_WINDOW_DAYS)
+    totals = (
+        program_changes(scope=scope)
+        .filter(ai_assisted=True, merged_at__gte=since)
+        .aggregate(total=Count("pk"), compliant=Count("pk", filter=Q(compliant=True)))
+    )
+    return ChangeCompliance(ai_changes=totals["total"], compliant=totals["compliant"])
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    id: int
+    key: str
+    title: str
+    items: int
+    passing: int
+    failing: int
+    excepted: int
+    not_assessed: int
+
+    @property
+    def applicable_assessed(self) -> int:
+        return self.passing + self.failing + self.excepted
+
+    @property
+    def failure_rate(self) -> int | None:
+        return failure_rate(self.failing, self.applicable_assessed)
+
+
+ASSESSED_APPLICABLE = (ItemStatus.PASSING, ItemStatus.FAILING, ItemStatus.EXCEPTED)
+
+
+def failure_rate(failing: int, assessed: int) -> int | None:
+    """Whole percent of failing over assessed-and-applicable items; None when none assessed."""
+    return round(100 * failing / assessed) if assessed else None
+
+
+def _status_counts() -> dict[str, Count]:
+    return {
+        "items": Count("pk"),
+        "passing": Count("pk", filter=Q(status=ItemStatus.PASSING)),
+        "failing": Count("pk", filter=Q(status=ItemStatus.FAILING)),
+        "excepted": Count("pk", filter=Q(status=ItemStatus.EXCEPTED)),
+        "not_assessed": Count("pk", filter=Q(status=ItemStatus.NOT_ASSESSED)),
+    }
+
+
+def _scope_items(scope: Scope) -> QuerySet[ChecklistItem]:
+    return scope.limit(ChecklistItem.objects.filter(audit__program=scope.program), "audit__system")
+
+
+def control_rows(*, scope: Scope, team_id: int | None = None) -> list[ControlRow]:
+    """Each control's item counts in the scope, in catalog order (1 query)."""
+    items = _scope_items(scope)
+    if team_id is not None:
+        items = items.filter(audit__system__team_id=team_id)
+    rows = (
+        items.order_by()
+        .values("control_id", "control__key", "control__title", "control__position")
+        .annotate(**_status_counts())
+        .order_by("control__position", "control__key")
+    )
+    return [
+        ControlRow(
+            id=r["control_id"],
+            key=r["control__key"],
+            title=r["control__title"],
+            items=r["items"],
+            passing=r["passing"],
+            failing=r["failing"],
+            excepted=r["excepted"],
+            not_assessed=r["not_assessed"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ControlTeamRow:
+    team_slug: str
+    team_name: str
+    org_name: str
+    failing: int
+    assessed: int
+    items: int
+
+    @property
+    def failure_rate(self) -> int | None:
+        return failure_rate(self.failing, self.assessed)
+
+
+def control_teams(*, scope: Scope, control: Any, limit: int = 15) -> list[ControlTeamRow]:
+    """The teams with the most items failing one control, with their failure rate (1 query)."""
+    rows = (
+        _scope_items(scope)
+        .filter(control=control)
         .order_by()
+        .values("audit__system__team__slug", "audit__system__team__name")
+        .annotate(
+            org=Max("audit__system__team__org__name"),
+            items=Count("pk"),
+            failing=Count("pk", filter=Q(status=ItemStatus.FAILING)),
+            assessed=Count("pk", filter=Q(status__in=ASSESSED_APPLICABLE)),
+        )
+        .filter(failing__gt=0)
+        .order_by("-failing", "audit__system__team__name")[:limit]
     )
-    weights = system_risk_weights(program=program)
-    risk_total = risk_covered = 0.0
-    for row in risk:
-        weight = weights.get(row["audit__system_id"], 1.0)
-        risk_total += weight
-        if row["total"]:
-            risk_covered += weight * row["covered"] / row["total"]
-    return ProgramCounts(
-        systems_total=systems_total,
-        systems_signed_off=systems_signed_off,
-        items_total=item_totals["total"],
-        items_passing=item_totals["passing"],
-        items_failing=item_totals["failing"],
-        items_not_assessed=item_totals["not_assessed"],
-        items_not_applicable=item_totals["not_applicable"],
-        items_excepted=item_totals["excepted"],
-        tasks_open=task_totals["open"],
-        tasks_overdue=task_totals["overdue"],
-        risk_total=round(risk_total, 2),
-        risk_covered=round(risk_covered, 2),
-        by_team=by_team,
+    return [
+        ControlTeamRow(
+            team_slug=r["audit__system__team__slug"],
+            team_name=r["audit__system__team__name"],
+            org_name=r["org"],
+            failing=r["failing"],
+            assessed=r["assessed"],
+            items=r["items"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    failing: int
+    assessed: int
+
+    @property
+    def rate(self) -> int | None:
+        return failure_rate(self.failing, self.assessed)
+
+    @property
+    def level(self) -> int:
+        """0–5 for the colour: none, <10 %, <25 %, <40 %, <60 %, 60 % and more."""
+        rate = self.rate
+        if rate is None:
+            return -1
+        for level, bound in enumerate((1, 10, 25, 40, 60)):
+            if rate < bound:
+                return level
+        return 5
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Controls (rows) × teams (columns): the failure rate in each cell."""
+
+    controls: list[ControlRow]
+    teams: list[TeamRow]
+    cells: dict[tuple[int, int], HeatCell]  # (control id, team id)
+    teams_total: int
+
+    def rows(self) -> list[tuple[ControlRow, list[HeatCell | None]]]:
+        return [
+            (control, [self.cells.get((control.id, team.id)) for team in self.teams])
+            for control in self.controls
+        ]
+
+
+def heatmap(
+    *,
+    scope: Scope,
+    teams: Sequence[TeamRow],
+    controls: list[ControlRow],
+    limit: int = HEATMAP_TEAMS,
+) -> Heatmap:
+    """Failure rates of the teams with the most failing items (1 query)."""
+    worst = sorted(
+        (t for t in teams if t.items_total),
+        key=lambda t: (-t.items_failing, -percent(t.items_failing, t.items_total), t.name),
+    )[:limit]
+    worst.sort(key=lambda t: (t.org_name, t.name))
+    cells: dict[tuple[int, int], HeatCell] = {}
+    if worst:
+        rows = (
+            _scope_items(scope)
+            .filter(audit__system__team_id__in=[t.id for t in worst])
+            .order_by()
+            .values("control_id", "audit__system__team_id")
+            .annotate(
+                failing=Count("pk", filter=Q(status=ItemStatus.FAILING)),
+                assessed=Count("pk", filter=Q(status__in=ASSESSED_APPLICABLE)),
+            )
+        )
+        for r in rows:
+            cells[(r["control_id"], r["audit__system__team_id"])] = HeatCell(
+                failing=r["failing"], assessed=r["assessed"]
+            )
+    return Heatmap(controls=controls, teams=worst, cells=cells, teams_total=len(teams))
+
+
+def incidents_timeline(*, scope: Scope, limit: int = INCIDENTS) -> list[Incident]:
+    """The latest incidents touching the scope's systems, with how many systems each touched."""
+    incidents = Incident.objects.all()
+    if scope.restricted:
+        incidents = incidents.filter(
+            Exists(
+                Incident.systems.through.objects.filter(
+                    incident_id=OuterRef("pk"), system_id__in=scope.systems.values("id")
+                )
+            )
+        )
+    touched = Incident.systems.through.objects.filter(incident_id=OuterRef("pk")).values("pk")
+    return list(
+        incidents.annotate(systems_touched=SubqueryCount(touched)).order_by("-started_at")[:limit]
     )
+
+
+def snapshots_of(*, program: Program) -> list[ProgressSnapshot]:
+    return list(
+        ProgressSnapshot.objects.filter(program=program)
+        .order_by("date")
+        .only(
+            "date",
+            "day",
+            "systems_total",
+            "systems_signed_off",
+            "items_total",
+            "items_passing",
+            "items_not_applicable",
+            "items_excepted",
+        )
+    )
+
+
+# --- The overview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    incident: Incident
+    day: int  # program day it started on (< 1: before the program)
+
+
+@dataclass(frozen=True)
+class Overview:
+    scope: Scope
+    clock: ProgramClock
+    counts: ProgramCounts
+    teams: list[TeamRow]
+    orgs: list[TeamRow]
+    controls: list[ControlRow]
+    heatmap: Heatmap
+    burnup: plan_mod.BurnUp
+    at_risk: list[AtRisk]
+    overdue_by_team: list[TeamRow]
+    incidents: list[IncidentRow]
+    exceptions: ExceptionFigures
+    changes: ChangeCompliance
+
+
+TEAM_SORTS: dict[str, tuple[str, Any]] = {
+    "org": ("Org and team", lambda t: (t.org_name.lower(), t.name.lower())),
+    "team": ("Team", lambda t: t.name.lower()),
+    "systems": ("Systems", lambda t: t.systems),
+    "signed": ("Signed off", lambda t: (t.percent_signed_off, t.signed_off)),
+    "progress": ("Items covered", lambda t: (t.percent_covered, t.items_covered)),
+    "risk": ("Risk removed", lambda t: (t.percent_risk, t.risk_covered)),
+    "failing": ("Failing", lambda t: t.items_failing),
+    "overdue": ("Overdue tasks", lambda t: t.tasks_overdue),
+}
+
+
+def teams_sorted(teams: Iterable[TeamRow], sort: str | None) -> tuple[list[TeamRow], str]:
+    """Team rows in the asked order (`progress`, `-failing`, …); unknown keys sort by org."""
+    key = (sort or "org").lstrip("-")
+    if key not in TEAM_SORTS:
+        key, sort = "org", "org"
+    rows = sorted(teams, key=TEAM_SORTS[key][1], reverse=(sort or "").startswith("-"))
+    return rows, sort or "org"
+
+
+def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
+    """One row per org, summing its teams' rows."""
+    orgs: dict[int, TeamRow] = {}
+    for t in teams:
+        org = orgs.setdefault(
+            t.org_id,
+            TeamRow(
+                id=t.org_id,
+                slug=t.org_slug,
+                name=t.org_name,
+                org_id=t.org_id,
+                org_slug=t.org_slug,
+                org_name=t.org_name,
+                team_count=0,
+            ),
+        )
+        org.team_count += 1
+        for name in (
+            "systems",
+            "signed_off",
+            "items_total",
+            "items_covered",
+            "items_passing",
+            "items_failing",
+            "items_not_assessed",
+            "items_not_applicable",
+            "items_excepted",
+            "risk_total",
+            "risk_covered",
+            "tasks_open",
+            "tasks_overdue",
+        ):
+            setattr(org, name, getattr(org, name) + getattr(t, name))
+    return sorted(orgs.values(), key=lambda o: o.name.lower())
+
+
+def program_overview(*, scope: Scope) -> Overview:
+    """Everything the overview shows, in a fixed number of queries (13 at any size)."""
+    program = scope.program
+    clock = program_clock(program=program, today=scope.today)
+    rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 2 queries
+    teams = rolled.teams
+    counts = counts_fold(teams)
+    controls = control_rows(scope=scope)  # 1
+    snapshots = snapshots_of(program=program)  # 1
+    burnup = plan_mod.burnup(
+        program=program,
+        today=scope.today,
+        snapshots=snapshots,
+        live=None if scope.restricted else counts,
+    )
+    overdue = sorted(
+        (t for t in teams if t.tasks_overdue), key=lambda t: (-t.tasks_overdue, t.name)
+    )
+    plan_today = burnup.items_plan_today
+    zone = ZoneInfo(program.time_zone)
+    return Overview(
+        scope=scope,
+        clock=clock,
+        counts=counts,
+        teams=teams,
+        orgs=orgs_fold(teams),
+        controls=controls,
+        heatmap=heatmap(scope=scope, teams=teams, controls=controls),  # 1
+        burnup=burnup,
+        at_risk=[
+            AtRisk(s, plan_today - s.covered_percent)  # type: ignore[attr-defined]
+            for s in systems_at_risk(scope=scope, ids=rolled.behind)  # 1 + 4 prefetch
+        ],
+        overdue_by_team=overdue[:OVERDUE_TEAMS],
+        incidents=[
+            IncidentRow(i, program.day_of(i.started_at.astimezone(zone).date()))
+            for i in incidents_timeline(scope=scope)  # 1
+        ],
+        exceptions=exception_figures(scope=scope),  # 1
+        changes=change_compliance(scope=scope),  # 1
+    )
+
+
+def person_of(user: Any) -> Person:
+    assert isinstance(user, Person)
+    return user

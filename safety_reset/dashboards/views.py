@@ -1,29 +1,59 @@
-"""The landing page and the systems list (first versions; the full pages build on these)."""
+"""The program pages: overview, team and control drill-downs, the lists behind every figure,
+and the exports. Views parse input, call one selector per panel and render; every read goes
+through a `Scope` built from `System.objects.visible_to(user)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import django_filters
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
 
+from safety_reset.audits.models import ItemStatus, Program
 from safety_reset.audits.selectors import program_clock, program_current, systems_with_progress
-from safety_reset.inventory.models import Person, System
+from safety_reset.catalog.models import Control
+from safety_reset.inventory.models import Org, Team
+from safety_reset.remediation.models import OPEN_TASK_STATES
 
-from .selectors import program_counts
+from . import filters, selectors
+from .charts import burnup_chart
+from .exports import EXPORTS, FORMATS, export_response
+from .selectors import Scope, person_of, scope_for
+
+PAGE_SIZE = 50
 
 
-def _person(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)
-    return request.user
+def _program(slug: str) -> Program:
+    return get_object_or_404(
+        Program.objects.select_related("catalog").prefetch_related("phases"), slug=slug
+    )
+
+
+def _htmx_target(request: HttpRequest) -> str | None:
+    """The element an htmx request will swap (django-htmx's `request.htmx`), else None."""
+    htmx = getattr(request, "htmx", None)
+    return htmx.target if htmx else None
+
+
+def _scope(request: HttpRequest, slug: str) -> Scope:
+    return scope_for(program=_program(slug), user=request.user)
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    """Program managers land on the current program's overview; everyone else on their work."""
+    person = person_of(request.user)
     program = program_current()
-    context: dict = {"program": program}
+    if program is not None and person.is_program_manager:
+        return redirect("program-overview", slug=program.slug)
+    context: dict[str, Any] = {"program": program}
     if program is not None:
         today = program.today()
         context["clock"] = program_clock(program=program, today=today)
@@ -32,18 +62,223 @@ def home(request: HttpRequest) -> HttpResponse:
         )
         context["my_systems"] = list(mine.distinct().order_by("name")[:50])
         if person.sees_everything:
-            context["counts"] = program_counts(program=program, today=today)
+            context["counts"] = selectors.program_counts(program=program, today=today)
     return render(request, "dashboards/home.html", context)
 
 
 @login_required
-def system_list(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+def program_current_redirect(request: HttpRequest) -> HttpResponse:
     program = program_current()
-    systems = (
-        systems_with_progress(user=person, program=program).order_by("name")
-        if program is not None
-        else System.objects.none()
+    if program is None:
+        return redirect("home")
+    return redirect("program-overview", slug=program.slug)
+
+
+@login_required
+def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    scope = _scope(request, slug)
+    overview = selectors.program_overview(scope=scope)
+    sort = request.GET.get("sort")
+    teams, sort = selectors.teams_sorted(overview.teams, sort)
+    context = {
+        "program": scope.program,
+        "o": overview,
+        "chart": burnup_chart(overview.burnup),
+        "teams": teams[: selectors.OVERVIEW_TEAMS],
+        "teams_total": len(teams),
+        "sort": sort,
+    }
+    if _htmx_target(request) == "team-table":
+        return render(request, "dashboards/partials/_team_table.html", context)
+    return render(request, "dashboards/overview.html", context)
+
+
+@login_required
+def team_list(request: HttpRequest, slug: str) -> HttpResponse:
+    scope = _scope(request, slug)
+    teams = selectors.program_teams(scope=scope)
+    orgs = selectors.orgs_fold(teams)
+    org = request.GET.get("org") or ""
+    if org:
+        teams = [t for t in teams if t.org_slug == org]
+    teams, sort = selectors.teams_sorted(teams, request.GET.get("sort"))
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "program": scope.program,
+        "page": page,
+        "teams": page.object_list,
+        "teams_total": 0,
+        "sort": sort,
+        "org": org,
+        "orgs": orgs,
+    }
+    if _htmx_target(request) == "team-table":
+        return render(request, "dashboards/partials/_team_table.html", context)
+    return render(request, "dashboards/team_list.html", context)
+
+
+@login_required
+def team_detail(request: HttpRequest, slug: str, team: str) -> HttpResponse:
+    scope = _scope(request, slug)
+    team_obj = get_object_or_404(Team.objects.select_related("org"), slug=team)
+    rows = selectors.program_teams(scope=scope, team_id=team_obj.id)
+    if not rows:
+        raise Http404("No system of this team in the program that you can see.")
+    systems = filters.SystemFilter(
+        request.GET or None,
+        queryset=selectors.program_systems(scope=scope)
+        .filter(team=team_obj)
+        .order_by("covered_percent", "name"),
     )
-    page = Paginator(systems, 50).get_page(request.GET.get("page"))
-    return render(request, "dashboards/system_list.html", {"program": program, "page": page})
+    overdue = (
+        selectors.program_tasks(scope=scope)
+        .filter(system__team=team_obj, state__in=OPEN_TASK_STATES, due_on__lt=scope.today)
+        .order_by("due_on", "id")[:10]
+    )
+    return render(
+        request,
+        "dashboards/team_detail.html",
+        {
+            "program": scope.program,
+            "team": team_obj,
+            "row": rows[0],
+            "controls": selectors.control_rows(scope=scope, team_id=team_obj.id),
+            "filter": systems,
+            "page": Paginator(systems.qs, PAGE_SIZE).get_page(request.GET.get("page")),
+            "overdue": list(overdue),
+        },
+    )
+
+
+@login_required
+def control_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
+    scope = _scope(request, slug)
+    control = get_object_or_404(Control, catalog=scope.program.catalog, key=key)
+    items = selectors.program_items(scope=scope).filter(control=control)
+    totals = items.aggregate(
+        total=Count("pk"),
+        **{s.value: Count("pk", filter=Q(status=s.value)) for s in ItemStatus},
+    )
+    by_team = selectors.control_teams(scope=scope, control=control)
+    failing = filters.ItemFilter(
+        request.GET or None,
+        queryset=items.filter(status=ItemStatus.FAILING).order_by(
+            "status_changed_at", "audit__system__name"
+        ),
+    )
+    return render(
+        request,
+        "dashboards/control_detail.html",
+        {
+            "program": scope.program,
+            "control": control,
+            "totals": totals,
+            "by_team": by_team,
+            "filter": failing,
+            "page": Paginator(failing.qs, PAGE_SIZE).get_page(request.GET.get("page")),
+        },
+    )
+
+
+# --- The lists behind the figures -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListPage:
+    title: str
+    template: str
+    filterset: type[django_filters.FilterSet]
+    rows: Callable[[Scope], QuerySet[Any]]
+    ordering: tuple[str, ...]
+    export: str | None = None
+
+
+LISTS = {
+    "systems": ListPage(
+        "Systems",
+        "dashboards/list_systems.html",
+        filters.SystemFilter,
+        lambda scope: selectors.program_systems(scope=scope),
+        ("name",),
+        export="systems",
+    ),
+    "items": ListPage(
+        "Checklist items",
+        "dashboards/list_items.html",
+        filters.ItemFilter,
+        lambda scope: selectors.program_items(scope=scope),
+        ("audit__system__name", "control__position"),
+        export="items",
+    ),
+    "tasks": ListPage(
+        "Remediation tasks",
+        "dashboards/list_tasks.html",
+        filters.TaskFilter,
+        lambda scope: selectors.program_tasks(scope=scope),
+        ("due_on", "id"),
+    ),
+    "exceptions": ListPage(
+        "Exceptions",
+        "dashboards/list_exceptions.html",
+        filters.ExceptionFilter,
+        lambda scope: selectors.program_exceptions(scope=scope),
+        ("expires_on", "id"),
+    ),
+    "changes": ListPage(
+        "Merged changes",
+        "dashboards/list_changes.html",
+        filters.ChangeFilter,
+        lambda scope: selectors.program_changes(scope=scope),
+        ("-merged_at", "id"),
+    ),
+}
+
+
+def _filtered(request: HttpRequest, scope: Scope, what: str) -> django_filters.FilterSet:
+    spec = LISTS[what]
+    return spec.filterset(request.GET or None, queryset=spec.rows(scope).order_by(*spec.ordering))
+
+
+def _render_list(request: HttpRequest, scope: Scope, what: str) -> HttpResponse:
+    spec = LISTS[what]
+    filterset = _filtered(request, scope, what)
+    context = {
+        "program": scope.program,
+        "list": spec,
+        "what": what,
+        "filter": filterset,
+        "page": Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page")),
+        "orgs": Org.objects.filter(teams__systems__audits__program=scope.program)
+        .distinct()
+        .order_by("name"),
+    }
+    if what in ("items", "tasks", "exceptions"):
+        context["controls"] = Control.objects.filter(catalog=scope.program.catalog).order_by(
+            "position", "key"
+        )
+    return render(request, spec.template, context)
+
+
+@login_required
+def program_list(request: HttpRequest, slug: str, what: str) -> HttpResponse:
+    if what not in LISTS:
+        raise Http404("No such list.")
+    return _render_list(request, _scope(request, slug), what)
+
+
+@login_required
+def system_list(request: HttpRequest) -> HttpResponse:
+    """/systems/: the systems list of the current program."""
+    program = program_current()
+    if program is None:
+        return render(request, "dashboards/list_systems.html", {"program": None})
+    return _render_list(request, scope_for(program=program, user=request.user), "systems")
+
+
+@login_required
+def export(request: HttpRequest, slug: str, what: str, fmt: str) -> HttpResponseBase:
+    if what not in EXPORTS or fmt not in FORMATS:
+        raise Http404("No such export.")
+    scope = _scope(request, slug)
+    filterset = _filtered(request, scope, what)
+    return export_response(program=scope.program, what=what, fmt=fmt, queryset=filterset.qs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import pghistory
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import F, Q
@@ -27,6 +28,7 @@ class Org(TimeStampedModel):
         return self.name
 
 
+@pghistory.track()
 class Team(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
@@ -153,6 +155,7 @@ class SystemQuerySet(models.QuerySet["System"]):
         return self.filter(id__in=System.objects.filter(rule).values("id"))
 
 
+@pghistory.track()
 class System(TimeStampedModel):
     """A Tier-1 service in the program's scope."""
 
@@ -231,7 +234,9 @@ class Repository(TimeStampedModel):
         ordering = ["full_name"]
         verbose_name_plural = "repositories"
         constraints = [
-            models.UniqueConstraint(fields=["system", "url"], name="repository_url_unique_per_system"),
+            models.UniqueConstraint(
+                fields=["system", "url"], name="repository_url_unique_per_system"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,11 +20,21 @@ class ChangeReviewRecord(models.Model):
     merged_at = models.DateTimeField(db_index=True)
     head_sha = models.CharField(max_length=64, blank=True)
     ai_assisted = models.BooleanField(default=False, db_index=True)
-    ai_signals = models.JSONField(default=list, blank=True, help_text="Why it counts as AI-assisted.")
+    ai_signals = models.JSONField(
+        default=list, blank=True, help_text="Why it counts as AI-assisted."
+    )
     approvals = models.JSONField(default=list, blank=True, help_text="Approvals that count.")
     approval_count = models.PositiveSmallIntegerField(default=0)
     senior_approved = models.BooleanField(default=False)
     compliant = models.BooleanField(default=False)
+    last_push_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The newest commit of the change: approvals must follow it.",
+    )
+    findings = models.JSONField(
+        default=list, blank=True, help_text="Why approvals did not count, what is missing."
+    )
     fetched_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -32,6 +42,13 @@ class ChangeReviewRecord(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["repository", "number"], name="change_unique_per_repository"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["repository", "-merged_at"],
+                condition=models.Q(ai_assisted=True),
+                name="change_ai_recent_idx",
             ),
         ]
 

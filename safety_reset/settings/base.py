@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Tags every history event written during a request with who made it and on which URL.
+    "pghistory.middleware.HistoryMiddleware",
 ]
 
 TEMPLATES = [
@@ -92,6 +94,9 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL's JIT costs more than it saves on our short aggregate queries (measured: 0.63 s
+# of a 0.89 s export at 10,000 systems was JIT compilation).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 # --- Cache and broker --------------------------------------------------------------------
 # With REDIS_URL, Redis is the cache and the Celery broker. Without it (the embedded `make
@@ -105,7 +110,8 @@ def _sqlalchemy_url(db: dict) -> str:
 
     user = quote(db.get("USER") or "")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or ""
+    # A unix-socket directory may come as HOST or (from "?host=/path") in OPTIONS.
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or ""
     port = f":{db['PORT']}" if db.get("PORT") else ""
     if host.startswith("/"):
         return f"postgresql+psycopg://{user}{password}@/{db['NAME']}?host={quote(host)}"
@@ -205,8 +211,54 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Repositories ------------------------------------------------------------------------
+# Where repository status is pulled from (safety_reset/repo_status). GitHub Enterprise: set
+# GITHUB_API_URL to https://HOST/api/v3. Lists take comma-separated values from the environment.
 GITHUB_API_URL = env("GITHUB_API_URL", default="https://api.github.com")
 GITHUB_TOKEN = env("GITHUB_TOKEN", default="")
+# Per-request timeout (seconds) and how long an ETag with its cached body is kept.
+REPO_HTTP_TIMEOUT = env.float("REPO_HTTP_TIMEOUT", default=15.0)
+REPO_ETAG_TTL = env.int("REPO_ETAG_TTL", default=14 * 24 * 3600)
+# How far back the first pull of a repository reads merged changes; the AI-review control
+# looks at the changes merged in this window.
+REPO_CHANGES_WINDOW_DAYS = env.int("REPO_CHANGES_WINDOW_DAYS", default=30)
+# A label on a pull request that marks it AI-assisted.
+REPO_AI_LABELS = env.list("REPO_AI_LABELS", default=["ai-assisted"])
+# Authors that are coding agents (besides any GitHub App / bot account).
+REPO_AI_AGENT_LOGINS = env.list(
+    "REPO_AI_AGENT_LOGINS",
+    default=[
+        "Copilot",
+        "copilot-swe-agent[bot]",
+        "devin-ai-integration[bot]",
+        "chatgpt-codex-connector[bot]",
+        "claude[bot]",
+        "cursor[bot]",
+        "google-labs-jules[bot]",
+        "amazon-q-developer[bot]",
+    ],
+)
+# Commit trailers whose mere presence marks a change AI-assisted (case-insensitive keys).
+REPO_AI_TRAILERS = env.list(
+    "REPO_AI_TRAILERS", default=["Assisted-by", "Generated-by", "AI-Assisted"]
+)
+# Regular expressions: a `Co-authored-by:` trailer matching one names an AI assistant.
+REPO_AI_COAUTHOR_PATTERNS = env.list(
+    "REPO_AI_COAUTHOR_PATTERNS",
+    default=[
+        r"copilot",
+        r"claude|anthropic",
+        r"chatgpt|openai|codex",
+        r"cursor(agent)?@",
+        r"gemini|jules",
+        r"devin",
+        r"aider",
+        r"amazon q|codewhisperer",
+    ],
+)
+# Where plain-git providers keep their bare mirrors.
+REPO_MIRROR_DIR = Path(env("REPO_MIRROR_DIR", default=str(VAR_DIR / "mirrors")))
+# How often beat fans out a sync of every repository: REPO_SYNC_INTERVAL seconds (default
+# 3600), read by safety_reset/celery.py.
 
 # --- Program rules -----------------------------------------------------------------------
 EXCEPTION_MAX_DAYS = env.int("EXCEPTION_MAX_DAYS", default=90)
@@ -219,4 +271,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

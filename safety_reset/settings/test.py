@@ -4,12 +4,23 @@ DATABASE_URL and REDIS_URL default to the servers on this machine. If Redis cann
 the suite stops at start-up and says how to start it (tests/conftest.py).
 """
 
+import os
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-" + "t" * 32  # noqa: S105
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker gets its own Redis database (cache.clear() flushes a whole
+# database, so workers sharing one would wipe each other's ETags and locks mid-test).
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist_worker.startswith("gw"):
+    _url = urlsplit(REDIS_URL)
+    _base_db = int(_url.path.lstrip("/") or 0)
+    _db = (_base_db - 1 - int(_xdist_worker[2:])) % 16
+    REDIS_URL = urlunsplit(_url._replace(path=f"/{_db}"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

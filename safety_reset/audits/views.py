@@ -1,0 +1,680 @@
+"""Pages of owners, delegates and senior reviewers: "My work" and the system page.
+
+Views are thin: they find what the person may see (a system they may not see is a 404, so its
+existence does not leak), parse a form, call a service and render. The services decide who may
+act (PermissionDenied → 403) and check the rules (ValidationError → the message on its field,
+the rest of the form kept, nothing saved).
+
+Every item action works without JavaScript (POST, then redirect back to the item) and with
+htmx (the item's partial comes back, with the page's summary, sign-off panel and history
+swapped out of band). The system page and "My work" show remediation tasks, so these views read
+remediation's selectors and forms; models and services keep the one-way order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.permissions import (
+    can_manage_program,
+    can_review_system,
+    can_work_system,
+    require,
+)
+from safety_reset.remediation import selectors as task_selectors
+from safety_reset.remediation import services as task_services
+from safety_reset.remediation.forms import TaskForm
+from safety_reset.remediation.services import default_due_date
+
+from . import selectors, services
+from .forms import (
+    AssessForm,
+    EvidenceForm,
+    RequestEvidenceForm,
+    WaiverDecideForm,
+    WaiverRequestForm,
+    add_service_errors,
+)
+from .models import (
+    Audit,
+    ChecklistItem,
+    Evidence,
+    EvidenceKind,
+    ItemStatus,
+    Waiver,
+    WaiverState,
+)
+from .selectors import ItemCard
+from .services import PERSON_STATUSES
+
+HISTORY_LENGTH = 30
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request through django-htmx's middleware (typing only)."""
+
+    htmx: HtmxDetails
+
+
+def _person(request: HtmxHttpRequest) -> Person:
+    assert isinstance(request.user, Person)
+    return request.user
+
+
+def _system_or_404(request: HtmxHttpRequest, slug: str) -> System:
+    return get_object_or_404(selectors.systems_visible(user=request.user), slug=slug)
+
+
+def _item_or_404(system: System, item_id: int) -> ChecklistItem:
+    return get_object_or_404(
+        ChecklistItem.objects.select_related("audit__program", "control"),
+        pk=item_id,
+        audit__system=system,
+    )
+
+
+def _upload_limit_mb() -> int:
+    return round(settings.EVIDENCE_MAX_UPLOAD_BYTES / 1_048_576)
+
+
+def system_url(system: System) -> str:
+    return reverse("audits:system", args=[system.slug])
+
+
+def item_url(system: System, item_id: int) -> str:
+    return f"{system_url(system)}#item-{item_id}"
+
+
+# --- My work -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_work(request: HtmxHttpRequest) -> HttpResponse:
+    """What waits for me: my systems, the items that need me, my tasks, my reviews."""
+    person = _person(request)
+    program = selectors.program_current(today=timezone.localdate())
+    context: dict[str, Any] = {"program": program}
+    if program is not None:
+        today = program.today()
+        week_end = today + dt.timedelta(days=6 - today.weekday())
+        items, items_total = task_selectors.items_needing_owner(person=person, program=program)
+        tasks = task_selectors.tasks_due(person=person, until=week_end)
+        context.update(
+            today=today,
+            week_end=week_end,
+            clock=selectors.program_clock(program=program, today=today),
+            deadlines=selectors.phase_deadlines(program),
+            systems=selectors.my_systems(person=person, program=program, today=today),
+            items=items,
+            items_total=items_total,
+            tasks_overdue=[t for t in tasks if t.due_on < today],
+            tasks_this_week=[t for t in tasks if t.due_on >= today],
+        )
+        if person.is_senior:
+            verify, verify_total = selectors.items_awaiting_verification(
+                person=person, program=program
+            )
+            context.update(
+                is_reviewer=True,
+                signoffs=selectors.signoffs_awaiting_senior(person=person, program=program),
+                waivers=selectors.waivers_awaiting_decision(person=person, program=program),
+                wont_do=task_selectors.wont_do_awaiting(person=person),
+                verify=verify,
+                verify_total=verify_total,
+            )
+    return render(request, "audits/my_work.html", context)
+
+
+# --- The system page -----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemForms:
+    """The forms an item shows to this person (None: not theirs to use)."""
+
+    assess: Form | None = None
+    evidence: Form | None = None
+    task: Form | None = None
+    waiver: Form | None = None
+    ask: Form | None = None
+    decide: Form | None = None
+    can_verify: bool = False
+
+
+@dataclass
+class PageRoles:
+    """What the signed-in person may do on this system's page."""
+
+    person: Person
+    can_work: bool
+    can_review: bool
+    can_file_tasks: bool
+    is_owner: bool
+
+    @classmethod
+    def of(cls, person: Person, system: System) -> PageRoles:
+        can_work = can_work_system(person, system)
+        return cls(
+            person=person,
+            can_work=can_work,
+            can_review=can_review_system(person, system),
+            can_file_tasks=can_work or can_manage_program(person),
+            is_owner=person.pk == system.owner_id,
+        )
+
+
+@dataclass
+class TaskFormKit:
+    """What every item's task form shares: computed once per page."""
+
+    people: list[Person]
+    default_due: dt.date
+
+
+def _task_kit(system: System, audit: Audit, roles: PageRoles) -> TaskFormKit | None:
+    if not roles.can_file_tasks:
+        return None
+    return TaskFormKit(
+        people=task_selectors.assignable_people(system=system),
+        default_due=default_due_date(audit.program),
+    )
+
+
+def _item_forms(
+    card: ItemCard, roles: PageRoles, kit: TaskFormKit | None, bound: dict[str, Form]
+) -> ItemForms:
+    item = card.item
+    pk = item.pk
+    forms = ItemForms()
+    failing = item.status == ItemStatus.FAILING
+    if roles.can_work:
+        current = item.status if item.status in PERSON_STATUSES else None
+        forms.assess = bound.get("assess") or AssessForm(
+            initial={"status": current}, auto_id=f"i{pk}-assess-%s"
+        )
+        forms.evidence = bound.get("evidence") or EvidenceForm(auto_id=f"i{pk}-evidence-%s")
+        if failing and card.open_waiver is None:
+            forms.waiver = bound.get("waiver") or WaiverRequestForm(auto_id=f"i{pk}-waiver-%s")
+    if failing and kit is not None:
+        forms.task = bound.get("task") or TaskForm(
+            auto_id=f"i{pk}-task-%s",
+            people=kit.people,
+            default_due=kit.default_due,
+            initial={"title": f"Make “{item.control.title}” pass"},
+        )
+    if roles.can_review:
+        if item.status != ItemStatus.NOT_ASSESSED:
+            forms.ask = bound.get("ask") or RequestEvidenceForm(auto_id=f"i{pk}-ask-%s")
+            forms.can_verify = card.needs_verification and item.attested_by_id != roles.person.pk
+        waiver = card.open_waiver
+        if (
+            waiver is not None
+            and waiver.state == WaiverState.REQUESTED
+            and waiver.requested_by_id != roles.person.pk
+        ):
+            forms.decide = bound.get("decide") or WaiverDecideForm(auto_id=f"w{waiver.pk}-%s")
+    return forms
+
+
+def _cards(
+    items: list[ChecklistItem],
+    roles: PageRoles,
+    kit: TaskFormKit | None,
+    bound: dict[int, dict[str, Form]],
+) -> list[ItemCard]:
+    cards = []
+    for item in items:
+        card = ItemCard(item)
+        forms_of_item = bound.get(item.pk, {})
+        card.forms = _item_forms(card, roles, kit, forms_of_item)
+        for key, form in forms_of_item.items():
+            card.open_panel = key
+            if getattr(card.forms, key) is None:
+                # The rule refused because the item moved on (e.g. the exception was decided
+                # meanwhile), so its form is gone: say why on the item instead.
+                card.notice = " ".join(str(e) for errors in form.errors.values() for e in errors)
+                card.notice_is_error = True
+        cards.append(card)
+    return cards
+
+
+def _history(system: System, audit: Audit, item_ids: list[int] | None = None) -> list[Any]:
+    url = system_url(system)
+    sources = selectors.audit_history_sources(audit=audit, system_url=url, item_ids=item_ids)
+    sources.append(
+        task_selectors.task_history_source(
+            system=system,
+            item_ids=item_ids,
+            task_url=lambda pk: reverse("remediation:task", args=[pk]),
+        )
+    )
+    return selectors.history_timeline(sources=sources, limit=HISTORY_LENGTH)
+
+
+def _page_context(
+    request: HtmxHttpRequest,
+    system: System,
+    bound: dict[int, dict[str, Form]] | None = None,
+) -> dict[str, Any]:
+    roles = PageRoles.of(_person(request), system)
+    audit = selectors.audit_latest(system=system)
+    context: dict[str, Any] = {
+        "system": system,
+        "audit": audit,
+        "roles": roles,
+        "upload_limit_mb": _upload_limit_mb(),
+    }
+    if audit is None:
+        return context
+    program = audit.program
+    items = selectors.checklist_items(audit=audit)
+    cards = _cards(items, roles, _task_kit(system, audit, roles), bound or {})
+    context.update(
+        program=program,
+        clock=selectors.program_clock(program=program, today=program.today()),
+        deadlines=selectors.phase_deadlines(program),
+        groups=selectors.group_by_category(cards),
+        summary=selectors.audit_summary(items),
+        signoff=selectors.signoff_state(audit=audit),
+        history=_history(system, audit),
+    )
+    return context
+
+
+@login_required
+@require_GET
+def system_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The checklist by category, with evidence, exceptions, tasks, sign-off and history."""
+    system = _system_or_404(request, slug)
+    return render(request, "audits/system_detail.html", _page_context(request, system))
+
+
+@login_required
+@require_GET
+def item_history(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    """One item's history (loaded into the item when its History is opened)."""
+    system = _system_or_404(request, slug)
+    item = _item_or_404(system, item_id)
+    context = {
+        "system": system,
+        "item": item,
+        "history": _history(system, item.audit, item_ids=[item.pk]),
+    }
+    if request.htmx:
+        return render(request, "audits/partials/_history.html", context)
+    return render(request, "audits/item_history.html", context)
+
+
+@login_required
+@require_GET
+def evidence_file(request: HtmxHttpRequest, pk: int) -> FileResponse:
+    """An uploaded file, only to people who may see its system; never from a public URL."""
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("item__audit"),
+        pk=pk,
+        kind=EvidenceKind.FILE,
+        item__audit__system__in=System.objects.visible_to(request.user).values("id"),
+    )
+    storage = evidence.file.storage
+    if not evidence.file.name or not storage.exists(evidence.file.name):
+        raise Http404("The file is missing from storage.")
+    extension = evidence.file.name.rsplit(".", 1)[-1] if "." in evidence.file.name else "bin"
+    response = FileResponse(
+        storage.open(evidence.file.name, "rb"),
+        as_attachment=True,
+        filename=f"evidence-{evidence.pk}-{evidence.sha256[:12]}.{extension}",
+        content_type=evidence.content_type or "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Item actions --------------------------------------------------------------------------------
+
+Action = Callable[[ChecklistItem, Person, dict[str, Any], Form], str]
+
+
+def _item_action(
+    request: HtmxHttpRequest,
+    slug: str,
+    item_id: int,
+    *,
+    key: str,
+    form_class: type[Form],
+    allowed: Callable[[Person, System], bool],
+    refusal: str,
+    run: Action,
+    form_kwargs: Callable[[System, ChecklistItem], dict[str, Any]] | None = None,
+) -> HttpResponse:
+    """Check who may act, parse the form, call the service, answer with the item or the errors."""
+    person = _person(request)
+    system = _system_or_404(request, slug)
+    item = _item_or_404(system, item_id)
+    require(allowed(person, system), refusal)
+    extra = form_kwargs(system, item) if form_kwargs else {}
+    form = form_class(request.POST, request.FILES, auto_id=f"i{item.pk}-{key}-%s", **extra)
+    if form.is_valid():
+        try:
+            notice = run(item, person, form.cleaned_data, form)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _item_done(request, system, item, notice)
+    return _item_invalid(request, system, item, key, form)
+
+
+def _item_done(
+    request: HtmxHttpRequest, system: System, item: ChecklistItem, notice: str
+) -> HttpResponse:
+    if request.htmx:
+        return _item_response(request, system, item.pk, notice=notice)
+    messages.success(request, notice)
+    return HttpResponseRedirect(item_url(system, item.pk))
+
+
+def _item_invalid(
+    request: HtmxHttpRequest, system: System, item: ChecklistItem, key: str, form: Form
+) -> HttpResponse:
+    bound = {item.pk: {key: form}}
+    if request.htmx:
+        return _item_response(request, system, item.pk, bound=bound)
+    context = _page_context(request, system, bound=bound)
+    context["form_error_item"] = item.pk
+    return render(request, "audits/system_detail.html", context, status=400)
+
+
+def _item_response(
+    request: HtmxHttpRequest,
+    system: System,
+    item_id: int,
+    *,
+    notice: str = "",
+    notice_is_error: bool = False,
+    bound: dict[int, dict[str, Form]] | None = None,
+) -> HttpResponse:
+    """The item's partial, plus the summary, sign-off panel and history out of band."""
+    roles = PageRoles.of(_person(request), system)
+    audit = selectors.audit_latest(system=system)
+    assert audit is not None
+    items = selectors.checklist_items(audit=audit, item_ids=[item_id])
+    if not items:  # the item belongs to an earlier program's audit
+        return HttpResponseRedirect(system_url(system))
+    card = _cards(items, roles, _task_kit(system, audit, roles), bound or {})[0]
+    if notice:
+        card.notice, card.notice_is_error = notice, notice_is_error
+    brief = selectors.audit_items_brief(audit=audit)
+    context = {
+        "system": system,
+        "audit": audit,
+        "roles": roles,
+        "card": card,
+        "summary": selectors.audit_summary(brief),
+        "signoff": selectors.signoff_state(audit=audit),
+        "history": _history(system, audit),
+        "deadlines": selectors.phase_deadlines(audit.program),
+        "upload_limit_mb": _upload_limit_mb(),
+        "oob": True,
+    }
+    return render(request, "audits/partials/_item_response.html", context)
+
+
+def _can_work(person: Person, system: System) -> bool:
+    return can_work_system(person, system)
+
+
+def _can_review(person: Person, system: System) -> bool:
+    return can_review_system(person, system)
+
+
+def _run_assess(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
+    item = services.item_assess(
+        item=item, actor=person, status=data["status"], reason=data["reason"]
+    )
+    return f"“{item.control.title}” is now {item.get_status_display().lower()}."
+
+
+@login_required
+@require_POST
+def item_assess(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    return _item_action(
+        request,
+        slug,
+        item_id,
+        key="assess",
+        form_class=AssessForm,
+        allowed=_can_work,
+        refusal="Only the owner or a delegate can assess items.",
+        run=_run_assess,
+    )
+
+
+def _run_evidence(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
+    evidence = services.evidence_add(
+        item=item, actor=person, note=data["note"], url=data["url"], upload=data.get("file")
+    )
+    return f"{evidence.get_kind_display()} added to “{item.control.title}”."
+
+
+@login_required
+@require_POST
+def item_evidence(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    return _item_action(
+        request,
+        slug,
+        item_id,
+        key="evidence",
+        form_class=EvidenceForm,
+        allowed=_can_work,
+        refusal="Only the owner or a delegate can add evidence.",
+        run=_run_evidence,
+    )
+
+
+def _run_ask(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
+    services.item_request_evidence(item=item, actor=person, note=data["note"])
+    return f"Asked the owner for more evidence on “{item.control.title}”."
+
+
+@login_required
+@require_POST
+def item_request_evidence(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    return _item_action(
+        request,
+        slug,
+        item_id,
+        key="ask",
+        form_class=RequestEvidenceForm,
+        allowed=_can_review,
+        refusal="Only the system's senior reviewer can ask for evidence.",
+        run=_run_ask,
+    )
+
+
+def _run_waiver(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
+    waiver = services.waiver_request(
+        item=item,
+        actor=person,
+        justification=data["justification"],
+        compensating_control=data["compensating_control"],
+        expires_on=data["expires_on"],
+    )
+    return f"Exception requested until {waiver.expires_on:%d %b %Y}; the senior reviewer decides."
+
+
+@login_required
+@require_POST
+def item_waiver_request(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    return _item_action(
+        request,
+        slug,
+        item_id,
+        key="waiver",
+        form_class=WaiverRequestForm,
+        allowed=_can_work,
+        refusal="Only the owner or a delegate can request an exception.",
+        run=_run_waiver,
+    )
+
+
+def _task_form_kwargs(system: System, item: ChecklistItem) -> dict[str, Any]:
+    return {"people": task_selectors.assignable_people(system=system)}
+
+
+def _run_task(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
+    assert isinstance(form, TaskForm)
+    task = task_services.task_create(
+        actor=person,
+        system=item.audit.system,
+        item=item,
+        title=data["title"],
+        description=data["description"],
+        assignee=form.assignee_person(),
+        due_on=data["due_on"],
+        severity=data["severity"],
+        ticket_url=data["ticket_url"],
+    )
+    return f"Task “{task.title}” filed, due {task.due_on:%d %b %Y}."
+
+
+@login_required
+@require_POST
+def item_task_new(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    return _item_action(
+        request,
+        slug,
+        item_id,
+        key="task",
+        form_class=TaskForm,
+        allowed=lambda person, system: (
+            can_work_system(person, system) or can_manage_program(person)
+        ),
+        refusal="Only the owner, a delegate or a program manager files tasks.",
+        run=_run_task,
+        form_kwargs=_task_form_kwargs,
+    )
+
+
+@login_required
+@require_POST
+def item_verify(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+    person = _person(request)
+    system = _system_or_404(request, slug)
+    item = _item_or_404(system, item_id)
+    require(can_review_system(person, system), "Only the system's senior reviewer verifies.")
+    try:
+        services.item_verify(item=item, actor=person)
+    except ValidationError as exc:
+        return _refused(request, system, item, " ".join(exc.messages))
+    return _item_done(request, system, item, f"Verified the evidence of “{item.control.title}”.")
+
+
+def _refused(
+    request: HtmxHttpRequest, system: System, item: ChecklistItem, why: str
+) -> HttpResponse:
+    """A button's action that a rule refused: say why, on the item or as a message."""
+    if request.htmx:
+        return _item_response(request, system, item.pk, notice=why, notice_is_error=True)
+    messages.error(request, why)
+    return HttpResponseRedirect(item_url(system, item.pk))
+
+
+@login_required
+@require_POST
+def waiver_decide(request: HtmxHttpRequest, slug: str, waiver_id: int) -> HttpResponse:
+    """The senior reviewer approves or rejects a requested exception."""
+    person = _person(request)
+    system = _system_or_404(request, slug)
+    waiver = get_object_or_404(
+        Waiver.objects.select_related("item__audit__program", "item__control"),
+        pk=waiver_id,
+        item__audit__system=system,
+    )
+    item = waiver.item
+    require(
+        can_review_system(person, system),
+        "Only the system's senior reviewer can decide on an exception.",
+    )
+    form = WaiverDecideForm(request.POST, auto_id=f"w{waiver.pk}-%s")
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            services.waiver_decide(
+                waiver=waiver, actor=person, approve=approve, note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            verb = "approved" if approve else "rejected"
+            return _item_done(
+                request, system, item, f"Exception for “{item.control.title}” {verb}."
+            )
+    return _item_invalid(request, system, item, "decide", form)
+
+
+# --- Sign-off ------------------------------------------------------------------------------------
+
+
+def _signoff_audit(request: HtmxHttpRequest, slug: str) -> tuple[System, Audit]:
+    system = _system_or_404(request, slug)
+    audit = selectors.audit_latest(system=system)
+    if audit is None:
+        raise Http404("This system is not enrolled in a program.")
+    return system, audit
+
+
+def _signed(
+    request: HtmxHttpRequest, system: System, ok: str, sign: Callable[[], Any]
+) -> HttpResponse:
+    try:
+        sign()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, ok)
+    return HttpResponseRedirect(f"{system_url(system)}#signoff")
+
+
+@login_required
+@require_POST
+def signoff_owner(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    person = _person(request)
+    system, audit = _signoff_audit(request, slug)
+    require(person.pk == system.owner_id, "Only the system's owner signs first.")
+    return _signed(
+        request,
+        system,
+        "You signed the audit off. The senior reviewer gives the second signature.",
+        lambda: services.signoff_owner(audit=audit, actor=person),
+    )
+
+
+@login_required
+@require_POST
+def signoff_senior(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    person = _person(request)
+    system, audit = _signoff_audit(request, slug)
+    require(can_review_system(person, system), "Only the system's senior reviewer signs second.")
+    return _signed(
+        request,
+        system,
+        "You gave the senior sign-off. The audit is complete.",
+        lambda: services.signoff_senior(audit=audit, actor=person),
+    )

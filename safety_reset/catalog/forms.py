@@ -1,0 +1,43 @@
+"""Forms of the catalog pages. They parse input; the services hold the rules."""
+
+from __future__ import annotations
+
+from django import forms
+
+from safety_reset.core.models import Severity
+from safety_reset.inventory.forms import ServiceErrorsMixin
+
+from .models import Category, Evaluation
+
+
+class ControlEditForm(ServiceErrorsMixin, forms.Form):
+    title = forms.CharField(
+        max_length=300, help_text="What must be true, in one sentence (“The default branch …”)."
+    )
+    guidance = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="How an owner makes it true, and what evidence or check proves it.",
+    )
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.HIGH)
+
+
+class ControlAddForm(ControlEditForm):
+    key = forms.CharField(
+        max_length=80,
+        help_text="A short stable identifier, e.g. “secret-scanning”. It cannot change later.",
+        widget=forms.TextInput(attrs={"class": "mono", "spellcheck": "false"}),
+    )
+    category = forms.ChoiceField(choices=Category.choices)
+    evaluation = forms.ChoiceField(
+        choices=Evaluation.choices,
+        initial=Evaluation.ATTESTATION,
+        label="How it is evaluated",
+        help_text="Automated: checked against each system's repositories. Attestation: the owner "
+        "says it holds and attaches evidence.",
+    )
+
+    field_order = ["key", "title", "guidance", "category", "severity", "evaluation"]
+
+    def clean_key(self) -> str:
+        return str(self.cleaned_data["key"]).strip().lower()

@@ -1,0 +1,132 @@
+"""Reads of the catalog: a program's controls with their item counts, and what changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from safety_reset.audits.models import Audit, ItemStatus, Program, SignOff
+from safety_reset.inventory.selectors import Change, HistorySpec, event_model, recent_changes
+
+from .models import Category, Control
+
+# The item statuses counted per control, in the order the catalog page shows them.
+STATUS_COLUMNS = (
+    ItemStatus.PASSING,
+    ItemStatus.FAILING,
+    ItemStatus.NOT_ASSESSED,
+    ItemStatus.EXCEPTED,
+    ItemStatus.NOT_APPLICABLE,
+)
+
+
+def programs_open(*, now: dt.datetime | None = None) -> list[Program]:
+    """Programs that have not ended, each judged in its own time zone (there are only a few).
+
+    A new system is enrolled in these, and a new control reaches their audits.
+    """
+    now = now or timezone.now()
+    programs = Program.objects.select_related("catalog").order_by("start_date", "pk")
+    return [p for p in programs if p.end_date >= p.today(now)]
+
+
+def program_for_catalog(*, slug: str | None) -> Program | None:
+    """The program whose catalog is shown: the one named, else the one running today."""
+    programs = Program.objects.select_related("catalog")
+    if slug:
+        return programs.filter(slug=slug).first()
+    today = timezone.now().date()
+    running = programs.filter(start_date__lte=today).order_by("-start_date").first()
+    return running or programs.order_by("-start_date").first()
+
+
+def program_choices() -> list[Program]:
+    return list(Program.objects.only("slug", "name", "start_date").order_by("-start_date"))
+
+
+def catalog_controls(*, program: Program) -> QuerySet[Control]:
+    """The program's controls, active and retired, each with its item count per status.
+
+    One query: counts are conditional aggregates over the program's items of each control.
+    """
+    in_program = Q(items__audit__program=program)
+    counts = {
+        f"items_{status}": Count("items", filter=in_program & Q(items__status=status))
+        for status in STATUS_COLUMNS
+    }
+    return (
+        Control.objects.filter(catalog_id=program.catalog_id)
+        .annotate(items_total=Count("items", filter=in_program), **counts)
+        .order_by("position", "key")
+    )
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: ItemStatus
+    count: int
+    percent: float
+
+
+def status_counts(control: Control) -> list[StatusCount]:
+    """A control's item counts per status (annotated by `catalog_controls`), with shares."""
+    total = getattr(control, "items_total", 0) or 0
+    counts = []
+    for status in STATUS_COLUMNS:
+        n = getattr(control, f"items_{status}", 0) or 0
+        counts.append(StatusCount(status, n, round(100 * n / total, 2) if total else 0.0))
+    return counts
+
+
+@dataclass(frozen=True)
+class CategoryGroup:
+    key: str
+    label: str
+    controls: list[Control]
+
+
+def group_by_category(controls: list[Control]) -> list[CategoryGroup]:
+    """Controls in the catalog's category order (empty categories left out)."""
+    groups = []
+    for key, label in Category.choices:
+        members = [c for c in controls if c.category == key]
+        if members:
+            groups.append(CategoryGroup(key, str(label), members))
+    return groups
+
+
+def program_audit_count(*, program: Program) -> int:
+    return Audit.objects.filter(program=program).count()
+
+
+CONTROL_HISTORY = HistorySpec(
+    model=Control,
+    fields=("key", "title", "guidance", "category", "severity", "evaluation", "retired_at"),
+    subject=lambda event: event.title,
+    url=lambda event: reverse("catalog:control_edit", args=[event.pgh_obj_id]),
+    verbs={"add": "added", "update": "changed", "retire": "retired"},
+)
+
+
+def control_changes(
+    *, catalog_id: int | None = None, control: Control | None = None, limit: int = 12
+) -> list[Change]:
+    events = event_model(Control)._default_manager.all()
+    if catalog_id is not None:
+        events = events.filter(catalog_id=catalog_id)
+    if control is not None:
+        events = events.filter(pgh_obj_id=control.pk)
+    return recent_changes(spec=CONTROL_HISTORY, events=events, limit=limit)
+
+
+def program_signoffs_active_count(*, program: Program) -> int:
+    """Sign-offs a new control would reopen (complete, or waiting for the senior)."""
+    return SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).count()
+
+
+def control_items_count(*, control: Control) -> int:
+    return control.items.count()

@@ -1,0 +1,222 @@
+"""django-filter FilterSets of the program lists: one per list, shared by the HTML pages, the
+exports and (later) the API.
+
+Each FilterSet filters the queryset of its selector (`program_systems`, `program_items`,
+`program_tasks`, `program_exceptions`, `program_changes` in selectors.py), which already holds
+the visibility rule and the annotations some filters and orderings use (`signed_off`,
+`covered_percent`, `is_overdue`, `expiring_soon`, …). An API view reuses one by returning that
+selector from `get_queryset` and naming the class as `filterset_class`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from safety_reset.audits.models import COVERED_STATUSES, ItemStatus, WaiverState
+from safety_reset.catalog.models import Category
+from safety_reset.core.models import Severity
+from safety_reset.inventory.models import BlastRadius
+from safety_reset.remediation.models import OPEN_TASK_STATES, TaskState
+
+SYSTEM_STATES = (
+    ("signed_off", "Signed off"),
+    ("not_signed_off", "Not signed off"),
+    ("failing", "Has failing items"),
+    ("not_assessed", "Has items to assess"),
+    ("ready", "Ready to sign off"),
+)
+TASK_STATES = (("open_any", "Open (any open state)"), *TaskState.choices)
+ANY = "Any"
+
+
+def _yes_no() -> forms.Select:
+    return forms.Select(choices=(("", ANY), ("true", "Yes"), ("false", "No")))
+
+
+class SystemFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    org = django_filters.CharFilter(field_name="team__org__slug", label="Org")
+    team = django_filters.CharFilter(field_name="team__slug", label="Team")
+    blast_radius = django_filters.ChoiceFilter(
+        empty_label=ANY, choices=BlastRadius.choices, label="Blast radius"
+    )
+    status = django_filters.ChoiceFilter(
+        empty_label=ANY, choices=SYSTEM_STATES, method="filter_status", label="Status"
+    )
+    ordering = django_filters.OrderingFilter(
+        empty_label="Default",
+        fields=(
+            ("name", "name"),
+            ("team__name", "team"),
+            ("covered_percent", "progress"),
+            ("items_failing", "failing"),
+            ("items_not_assessed", "not_assessed"),
+            ("risk_weight", "risk"),
+            ("tasks_overdue", "overdue"),
+        ),
+        field_labels={
+            "name": "Name",
+            "team__name": "Team",
+            "covered_percent": "Progress",
+            "items_failing": "Failing items",
+            "items_not_assessed": "Items to assess",
+            "risk_weight": "Risk weight",
+            "tasks_overdue": "Overdue tasks",
+        },
+        label="Sort",
+    )
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
+
+    def filter_status(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "signed_off":
+            return queryset.filter(signed_off=True)
+        if value == "not_signed_off":
+            return queryset.filter(signed_off=False)
+        if value == "failing":
+            return queryset.filter(items_failing__gt=0)
+        if value == "not_assessed":
+            return queryset.filter(items_not_assessed__gt=0)
+        if value == "ready":
+            return queryset.filter(signed_off=False, items_failing=0, items_not_assessed=0)
+        return queryset
+
+
+class ItemFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="System")
+    status = django_filters.ChoiceFilter(
+        empty_label=ANY, choices=ItemStatus.choices, label="Status"
+    )
+    covered = django_filters.BooleanFilter(
+        widget=_yes_no(), method="filter_covered", label="Covered"
+    )
+    control = django_filters.CharFilter(field_name="control__key", label="Control")
+    category = django_filters.ChoiceFilter(
+        empty_label=ANY, field_name="control__category", choices=Category.choices, label="Category"
+    )
+    severity = django_filters.ChoiceFilter(
+        empty_label=ANY, field_name="control__severity", choices=Severity.choices, label="Severity"
+    )
+    org = django_filters.CharFilter(field_name="audit__system__team__org__slug", label="Org")
+    team = django_filters.CharFilter(field_name="audit__system__team__slug", label="Team")
+    system = django_filters.CharFilter(field_name="audit__system__slug", label="System")
+    ordering = django_filters.OrderingFilter(
+        empty_label="Default",
+        fields=(
+            ("audit__system__name", "system"),
+            ("control__position", "control"),
+            ("status", "status"),
+            ("status_changed_at", "changed"),
+        ),
+        field_labels={
+            "audit__system__name": "System",
+            "control__position": "Control",
+            "status": "Status",
+            "status_changed_at": "Last change",
+        },
+        label="Sort",
+    )
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(
+            Q(audit__system__name__icontains=value) | Q(audit__system__slug__icontains=value)
+        )
+
+    def filter_covered(
+        self, queryset: QuerySet[Any], name: str, value: bool | None
+    ) -> QuerySet[Any]:
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(status__in=COVERED_STATUSES)
+        return queryset.exclude(status__in=COVERED_STATUSES)
+
+
+class TaskFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    state = django_filters.ChoiceFilter(
+        empty_label=ANY, choices=TASK_STATES, method="filter_state", label="State"
+    )
+    overdue = django_filters.BooleanFilter(
+        widget=_yes_no(), field_name="is_overdue", label="Overdue"
+    )
+    severity = django_filters.ChoiceFilter(
+        empty_label=ANY, choices=Severity.choices, label="Severity"
+    )
+    org = django_filters.CharFilter(field_name="system__team__org__slug", label="Org")
+    team = django_filters.CharFilter(field_name="system__team__slug", label="Team")
+    system = django_filters.CharFilter(field_name="system__slug", label="System")
+    control = django_filters.CharFilter(field_name="item__control__key", label="Control")
+    ordering = django_filters.OrderingFilter(
+        empty_label="Default",
+        fields=(
+            ("due_on", "due"),
+            ("severity", "severity"),
+            ("system__name", "system"),
+            ("state", "state"),
+        ),
+        field_labels={
+            "due_on": "Due date",
+            "severity": "Severity",
+            "system__name": "System",
+            "state": "State",
+        },
+        label="Sort",
+    )
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(Q(title__icontains=value) | Q(system__name__icontains=value))
+
+    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        if value == "open_any":
+            return queryset.filter(state__in=OPEN_TASK_STATES)
+        return queryset.filter(state=value)
+
+
+class ExceptionFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="System")
+    state = django_filters.ChoiceFilter(empty_label=ANY, choices=WaiverState.choices, label="State")
+    expiring = django_filters.BooleanFilter(
+        widget=_yes_no(), field_name="expiring_soon", label="Expiring soon"
+    )
+    org = django_filters.CharFilter(field_name="item__audit__system__team__org__slug", label="Org")
+    team = django_filters.CharFilter(field_name="item__audit__system__team__slug", label="Team")
+    control = django_filters.CharFilter(field_name="item__control__key", label="Control")
+    ordering = django_filters.OrderingFilter(
+        empty_label="Default",
+        fields=(("expires_on", "expires"), ("item__audit__system__name", "system")),
+        field_labels={"expires_on": "Expiry", "item__audit__system__name": "System"},
+        label="Sort",
+    )
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(item__audit__system__name__icontains=value)
+
+
+class ChangeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    ai_assisted = django_filters.BooleanFilter(widget=_yes_no(), label="AI-assisted")
+    compliant = django_filters.BooleanFilter(widget=_yes_no(), label="Compliant")
+    recent = django_filters.BooleanFilter(
+        widget=_yes_no(), field_name="is_recent", label="Last 30 days"
+    )
+    team = django_filters.CharFilter(field_name="repository__system__team__slug", label="Team")
+    system = django_filters.CharFilter(field_name="repository__system__slug", label="System")
+    ordering = django_filters.OrderingFilter(
+        empty_label="Default",
+        fields=(("merged_at", "merged"), ("repository__full_name", "repository")),
+        field_labels={"merged_at": "Merged", "repository__full_name": "Repository"},
+        label="Sort",
+    )
+
+    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(repository__full_name__icontains=value)
+            | Q(author_login__icontains=value)
+        )

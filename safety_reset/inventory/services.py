@@ -1,0 +1,568 @@
+"""Writes of the inventory: systems (and their enrolment in running programs), teams, orgs, people.
+
+Only program managers manage the inventory. Each service takes the acting person explicitly,
+checks the rules, and raises `ValidationError` keyed by the input field's name, collecting every
+broken rule at once so a form can show them all; the database constraints back the rules
+(a system's senior reviewer is never its owner, slugs and emails are unique).
+
+Every write runs in one transaction under `pghistory.context(actor=…, action=…)`: systems and
+teams are tracked, so their history says who changed what. Changes to a system's delegates,
+dependencies and repositories (many-to-many rows, not tracked) are written into the context as
+`notes`, which the history list shows beside the field changes.
+
+Layering note: enrolling a new system creates its audit and checklist items (audits app) from
+the program's active controls (catalog app). That reaches up the app layering; see the module
+docstring of catalog/services.py for why it lives here and not in a view.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import available_timezones
+
+import pghistory
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email, validate_slug
+from django.db import IntegrityError, transaction
+
+from safety_reset.audits.models import Audit, ChecklistItem, Program
+from safety_reset.catalog.models import Catalog, Control
+from safety_reset.catalog.selectors import programs_open
+
+from .models import BlastRadius, Org, Person, Provider, Repository, Role, System, Team
+from .permissions import can_manage_program, require
+
+Errors = dict[str, list[str]]
+
+
+def _context(actor: Person, action: str, **metadata: Any) -> Any:
+    return pghistory.context(actor=actor.pk, action=action, **metadata)
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def _raise(errors: Errors) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+# Database constraint names → the input field they belong to, for the race the checks above
+# them cannot see (two people saving the same slug at once).
+CONSTRAINT_FIELDS = {
+    "inventory_system_slug_key": "slug",
+    "system_senior_reviewer_not_owner": "senior_reviewer",
+    "inventory_team_slug_key": "slug",
+    "team_name_unique_in_org": "name",
+    "inventory_org_slug_key": "slug",
+    "inventory_org_name_key": "name",
+    "inventory_person_email_key": "email",
+}
+
+
+def _save(obj: Any, **kwargs: Any) -> None:
+    """Save in a savepoint; a constraint the checks missed becomes a field error."""
+    try:
+        with transaction.atomic():
+            obj.save(**kwargs)
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or ""
+        field = next((f for name, f in CONSTRAINT_FIELDS.items() if name in constraint), None)
+        if field is None:
+            raise
+        raise ValidationError(
+            {field: "This was taken or refused by the database; try again."}
+        ) from exc
+
+
+# --- Systems ----------------------------------------------------------------------------------
+
+GITHUB_HOSTS = ("github.com",)
+
+
+def parse_repository(url: str) -> tuple[str, str]:
+    """(provider, full_name) from a repository URL: forge by host, owner/name from the path."""
+    parsed = urlparse(url if "://" in url or url.startswith("/") else f"https://{url}")
+    host = (parsed.hostname or "").lower()
+    path = re.sub(r"\.git$", "", parsed.path.strip("/"))
+    if host in GITHUB_HOSTS or host.startswith("github."):
+        provider = Provider.GITHUB
+    elif "gitlab" in host:
+        provider = Provider.GITLAB
+    else:
+        provider = Provider.GIT
+    return provider, path or url
+
+
+def _system_errors(
+    *,
+    system: System | None,
+    slug: str,
+    name: str,
+    tier: int,
+    blast_radius: str,
+    owner: Person | None,
+    senior_reviewer: Person | None,
+    delegates: Sequence[Person],
+    depends_on: Sequence[System],
+    repositories: Sequence[str],
+) -> Errors:
+    errors: Errors = {}
+    if not slug:
+        _add(errors, "slug", "Give the system a slug (lower-case letters, digits, hyphens).")
+    else:
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            _add(errors, "slug", "Use only lower-case letters, digits, hyphens and underscores.")
+        taken = System.objects.filter(slug=slug)
+        if system is not None:
+            taken = taken.exclude(pk=system.pk)
+        if taken.exists():
+            _add(errors, "slug", f"Another system already uses the slug “{slug}”.")
+    if not name:
+        _add(errors, "name", "Give the system a name.")
+    if tier not in (1, 2, 3, 4):
+        _add(errors, "tier", "The tier is 1, 2, 3 or 4.")
+    if blast_radius not in BlastRadius.values:
+        _add(errors, "blast_radius", "Choose a blast radius.")
+    if owner is None:
+        _add(errors, "owner", "Name the system's owner.")
+    elif not owner.is_active:
+        _add(errors, "owner", f"{owner.email} is deactivated and cannot own a system.")
+    if senior_reviewer is not None:
+        if owner is not None and senior_reviewer.pk == owner.pk:
+            _add(
+                errors,
+                "senior_reviewer",
+                "The senior reviewer cannot be the system's owner: the second pair of eyes "
+                "must be someone else.",
+            )
+        elif not senior_reviewer.is_senior:
+            _add(
+                errors,
+                "senior_reviewer",
+                f"{senior_reviewer.email} is not a senior engineer. Mark them senior on the "
+                "People page first, or choose a senior.",
+            )
+        elif not senior_reviewer.is_active:
+            _add(errors, "senior_reviewer", f"{senior_reviewer.email} is deactivated.")
+    delegate_ids = {p.pk for p in delegates}
+    if owner is not None and owner.pk in delegate_ids:
+        _add(errors, "delegates", "The owner is not their own delegate; remove them from the list.")
+    if senior_reviewer is not None and senior_reviewer.pk in delegate_ids:
+        _add(
+            errors,
+            "delegates",
+            "The senior reviewer cannot also be a delegate: they verify the checklist, so they "
+            "do not work it.",
+        )
+    if system is not None and any(d.pk == system.pk for d in depends_on):
+        _add(errors, "depends_on", "A system cannot depend on itself.")
+    for url in repositories:
+        if len(url) > 500:
+            _add(errors, "repositories", f"This repository URL is too long: {url[:60]}…")
+    return errors
+
+
+def _clean_repositories(repositories: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for url in repositories:
+        url = url.strip()
+        if url:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+@transaction.atomic
+def system_create(
+    *,
+    actor: Person,
+    slug: str,
+    name: str,
+    team: Team,
+    owner: Person | None,
+    senior_reviewer: Person | None = None,
+    tier: int = 1,
+    blast_radius: str = BlastRadius.MEDIUM,
+    description: str = "",
+    delegates: Sequence[Person] = (),
+    depends_on: Sequence[System] = (),
+    repositories: Sequence[str] = (),
+) -> System:
+    """Add a system to the inventory and enrol it in every program that has not ended.
+
+    Enrolling creates its audit and one checklist item per active control of the program's
+    catalog, so the new system shows up on every list at once.
+    """
+    require(can_manage_program(actor), "Only a program manager can add systems.")
+    slug, name = slug.strip().lower(), name.strip()
+    repositories = _clean_repositories(repositories)
+    _raise(
+        _system_errors(
+            system=None,
+            slug=slug,
+            name=name,
+            tier=tier,
+            blast_radius=blast_radius,
+            owner=owner,
+            senior_reviewer=senior_reviewer,
+            delegates=delegates,
+            depends_on=depends_on,
+            repositories=repositories,
+        )
+    )
+    assert owner is not None
+    notes = _relation_notes([], delegates, [], depends_on, [], repositories)
+    with _context(actor, "system.create", notes=notes):
+        system = System(
+            slug=slug,
+            name=name,
+            description=description.strip(),
+            tier=tier,
+            team=team,
+            owner=owner,
+            senior_reviewer=senior_reviewer,
+            blast_radius=blast_radius,
+        )
+        _save(system)
+        system.delegates.set(delegates)
+        system.depends_on.set(depends_on)
+        Repository.objects.bulk_create(
+            Repository(system=system, url=url, provider=p, full_name=n)
+            for url in repositories
+            for p, n in [parse_repository(url)]
+        )
+        _enrol(system)
+    return system
+
+
+@transaction.atomic
+def system_update(
+    *,
+    actor: Person,
+    system: System,
+    slug: str,
+    name: str,
+    team: Team,
+    owner: Person | None,
+    senior_reviewer: Person | None = None,
+    tier: int = 1,
+    blast_radius: str = BlastRadius.MEDIUM,
+    description: str = "",
+    delegates: Sequence[Person] = (),
+    depends_on: Sequence[System] = (),
+    repositories: Sequence[str] = (),
+) -> System:
+    """Change a system: every field of the form at once (a full replacement).
+
+    Repositories not in the new list are removed with their recorded changes; new URLs are
+    added and start unsynced.
+    """
+    require(can_manage_program(actor), "Only a program manager can edit systems.")
+    system = System.objects.select_for_update().get(pk=system.pk)
+    slug, name = slug.strip().lower(), name.strip()
+    repositories = _clean_repositories(repositories)
+    _raise(
+        _system_errors(
+            system=system,
+            slug=slug,
+            name=name,
+            tier=tier,
+            blast_radius=blast_radius,
+            owner=owner,
+            senior_reviewer=senior_reviewer,
+            delegates=delegates,
+            depends_on=depends_on,
+            repositories=repositories,
+        )
+    )
+    assert owner is not None
+    old_delegates = list(system.delegates.all())
+    old_depends = list(system.depends_on.all())
+    old_repos = {r.url: r for r in system.repositories.all()}
+    notes = _relation_notes(
+        old_delegates, delegates, old_depends, depends_on, list(old_repos), repositories
+    )
+    with _context(actor, "system.update", notes=notes):
+        system.slug, system.name, system.description = slug, name, description.strip()
+        system.tier, system.team, system.blast_radius = tier, team, blast_radius
+        system.owner, system.senior_reviewer = owner, senior_reviewer
+        _save(system)  # always saved, so the history gets an event carrying the notes
+        system.delegates.set(delegates)
+        system.depends_on.set(depends_on)
+        gone = [r.pk for url, r in old_repos.items() if url not in repositories]
+        if gone:
+            Repository.objects.filter(pk__in=gone).delete()
+        Repository.objects.bulk_create(
+            Repository(system=system, url=url, provider=p, full_name=n)
+            for url in repositories
+            if url not in old_repos
+            for p, n in [parse_repository(url)]
+        )
+    return system
+
+
+def _relation_notes(
+    old_delegates: Sequence[Person],
+    new_delegates: Sequence[Person],
+    old_depends: Sequence[System],
+    new_depends: Sequence[System],
+    old_repos: Sequence[str],
+    new_repos: Sequence[str],
+) -> list[str]:
+    """Human lines for the many-to-many changes, stored in the history context."""
+    notes = []
+    for what, old, new in (
+        ("delegate", {p.email for p in old_delegates}, {p.email for p in new_delegates}),
+        ("dependency", {s.slug for s in old_depends}, {s.slug for s in new_depends}),
+        ("repository", set(old_repos), set(new_repos)),
+    ):
+        notes += [f"Added {what} {value}" for value in sorted(new - old)]
+        notes += [f"Removed {what} {value}" for value in sorted(old - new)]
+    return notes
+
+
+def _enrol(system: System) -> list[Audit]:
+    """Enrol a new system in every program not yet ended: its audit and its checklist items.
+
+    The catalog rows are locked so a control being added at the same moment cannot miss the
+    new audit (control_add takes the same lock).
+    """
+    audits = []
+    for program in programs_open():
+        list(Catalog.objects.select_for_update().filter(pk=program.catalog_id))
+        audit, created = Audit.objects.get_or_create(program=program, system=system)
+        if created:
+            ChecklistItem.objects.bulk_create(
+                ChecklistItem(audit=audit, control=control)
+                for control in Control.objects.active().filter(catalog_id=program.catalog_id)
+            )
+        audits.append(audit)
+    return audits
+
+
+def programs_for_enrolment() -> list[Program]:
+    """The programs a new system joins (for the form to say so)."""
+    return programs_open()
+
+
+# --- Orgs and teams -------------------------------------------------------------------------
+
+
+def _slug_name_errors(
+    model: type[Org] | type[Team], obj: Any, slug: str, name: str, what: str
+) -> Errors:
+    errors: Errors = {}
+    if not slug:
+        _add(errors, "slug", f"Give the {what} a slug.")
+    else:
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            _add(errors, "slug", "Use only lower-case letters, digits, hyphens and underscores.")
+        taken = model._default_manager.filter(slug=slug)
+        if obj is not None:
+            taken = taken.exclude(pk=obj.pk)
+        if taken.exists():
+            _add(errors, "slug", f"Another {what} already uses the slug “{slug}”.")
+    if not name:
+        _add(errors, "name", f"Give the {what} a name.")
+    return errors
+
+
+@transaction.atomic
+def org_create(*, actor: Person, slug: str, name: str) -> Org:
+    require(can_manage_program(actor), "Only a program manager can add orgs.")
+    slug, name = slug.strip().lower(), name.strip()
+    errors = _slug_name_errors(Org, None, slug, name, "org")
+    if name and Org.objects.filter(name__iexact=name).exists():
+        _add(errors, "name", f"An org named “{name}” already exists.")
+    _raise(errors)
+    with _context(actor, "org.create"):
+        org = Org(slug=slug, name=name)
+        _save(org)
+    return org
+
+
+def _team_errors(team: Team | None, slug: str, name: str, org: Org | None) -> Errors:
+    errors = _slug_name_errors(Team, team, slug, name, "team")
+    if org is None:
+        _add(errors, "org", "Choose the org the team belongs to.")
+    elif name:
+        same = Team.objects.filter(org=org, name__iexact=name)
+        if team is not None:
+            same = same.exclude(pk=team.pk)
+        if same.exists():
+            _add(errors, "name", f"{org} already has a team named “{name}”.")
+    return errors
+
+
+@transaction.atomic
+def team_create(*, actor: Person, slug: str, name: str, org: Org | None) -> Team:
+    require(can_manage_program(actor), "Only a program manager can add teams.")
+    slug, name = slug.strip().lower(), name.strip()
+    _raise(_team_errors(None, slug, name, org))
+    with _context(actor, "team.create"):
+        team = Team(slug=slug, name=name, org=org)
+        _save(team)
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor: Person, team: Team, slug: str, name: str, org: Org | None) -> Team:
+    require(can_manage_program(actor), "Only a program manager can edit teams.")
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    slug, name = slug.strip().lower(), name.strip()
+    _raise(_team_errors(team, slug, name, org))
+    with _context(actor, "team.update"):
+        team.slug, team.name = slug, name
+        assert org is not None
+        team.org = org
+        _save(team)
+    return team
+
+
+# --- People ---------------------------------------------------------------------------------
+
+
+def _person_errors(
+    *,
+    actor: Person,
+    person: Person | None,
+    email: str,
+    role: str,
+    is_senior: bool,
+    manager: Person | None,
+    time_zone: str,
+) -> Errors:
+    errors: Errors = {}
+    if not email:
+        _add(errors, "email", "Enter the person's work email address.")
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            _add(errors, "email", "Enter a valid email address.")
+        taken = Person.objects.filter(email__iexact=email)
+        if person is not None:
+            taken = taken.exclude(pk=person.pk)
+        if taken.exists():
+            _add(errors, "email", f"Someone already signs in with {email}.")
+    if role not in Role.values:
+        _add(errors, "role", "Choose a role.")
+    elif person is not None and person.pk == actor.pk and role != Role.PROGRAM_MANAGER:
+        _add(errors, "role", "You cannot take away your own program-manager role.")
+    if time_zone not in available_timezones():
+        _add(errors, "time_zone", f"“{time_zone}” is not a known time zone.")
+    if manager is not None and person is not None:
+        seen: set[int] = set()
+        boss: Person | None = manager
+        while boss is not None and boss.pk not in seen:
+            if boss.pk == person.pk:
+                _add(errors, "manager", "A person cannot report to themselves, even indirectly.")
+                break
+            seen.add(boss.pk)
+            boss = boss.manager
+    if person is not None and person.is_senior and not is_senior:
+        reviewing = System.objects.filter(senior_reviewer=person).count()
+        if reviewing:
+            _add(
+                errors,
+                "is_senior",
+                f"{person.email} is the senior reviewer of {reviewing} system(s); assign other "
+                "reviewers first.",
+            )
+    return errors
+
+
+@transaction.atomic
+def person_create(
+    *,
+    actor: Person,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    role: str = Role.MEMBER,
+    is_senior: bool = False,
+    team: Team | None = None,
+    manager: Person | None = None,
+    time_zone: str = "UTC",
+    github_login: str = "",
+) -> Person:
+    """Add an owner, reviewer or anyone else. They have no password: they sign in through the
+    company's sign-in (or an administrator's reset) when they first come."""
+    require(can_manage_program(actor), "Only a program manager can add people.")
+    email = email.strip().lower()
+    _raise(
+        _person_errors(
+            actor=actor,
+            person=None,
+            email=email,
+            role=role,
+            is_senior=is_senior,
+            manager=manager,
+            time_zone=time_zone,
+        )
+    )
+    with _context(actor, "person.create"):
+        person = Person(
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            role=role,
+            is_senior=is_senior,
+            team=team,
+            manager=manager,
+            time_zone=time_zone,
+            github_login=github_login.strip(),
+        )
+        person.set_unusable_password()
+        _save(person)
+    return person
+
+
+@transaction.atomic
+def person_update(
+    *,
+    actor: Person,
+    person: Person,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    role: str = Role.MEMBER,
+    is_senior: bool = False,
+    team: Team | None = None,
+    manager: Person | None = None,
+    time_zone: str = "UTC",
+    github_login: str = "",
+) -> Person:
+    require(can_manage_program(actor), "Only a program manager can edit people.")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    email = email.strip().lower()
+    _raise(
+        _person_errors(
+            actor=actor,
+            person=person,
+            email=email,
+            role=role,
+            is_senior=is_senior,
+            manager=manager,
+            time_zone=time_zone,
+        )
+    )
+    with _context(actor, "person.update"):
+        person.email, person.first_name, person.last_name = (
+            email,
+            first_name.strip(),
+            last_name.strip(),
+        )
+        person.role, person.is_senior = role, is_senior
+        person.team, person.manager, person.time_zone = team, manager, time_zone
+        person.github_login = github_login.strip()
+        _save(person)
+    return person

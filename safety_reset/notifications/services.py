@@ -1,0 +1,132 @@
+"""Sending notices, once each.
+
+So far: telling both signers when their sign-off is revoked (a regression reopened the audit).
+Each notice is claimed in the notification log under its idempotency key (recipient, kind,
+subject, period) *before* the mail goes out, so a second run, a redelivered task or two workers
+at once never send it twice. A failed send is recorded and retried on a later run, up to
+`MAX_ATTEMPTS`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.urls import reverse
+from django.utils import timezone
+
+from safety_reset.audits.models import SignOff
+from safety_reset.inventory.models import Person
+
+from .models import NotificationKind, NotificationLog, NotificationState
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+ONCE = "once"
+
+
+def signoff_subject_key(signoff_id: int) -> str:
+    return f"signoff:{signoff_id}"
+
+
+def _told(recipient_field: str) -> Exists:
+    """A log row for this sign-off and recipient that needs no further send."""
+    return Exists(
+        NotificationLog.objects.filter(
+            kind=NotificationKind.SIGNOFF_REVOKED,
+            period=ONCE,
+            recipient=OuterRef(recipient_field),
+            subject_key=Concat(Value("signoff:"), Cast(OuterRef("pk"), output_field=CharField())),
+        ).filter(~Q(state=NotificationState.FAILED) | Q(attempts__gte=MAX_ATTEMPTS))
+    )
+
+
+def signoffs_revoked_untold(*, limit: int = 500) -> list[SignOff]:
+    """Revoked sign-offs that one of their signers has not been told about yet."""
+    return list(
+        SignOff.objects.filter(revoked_at__isnull=False)
+        .filter(
+            ~_told("owner_signed_by")
+            | (Q(senior_signed_by__isnull=False) & ~_told("senior_signed_by"))
+        )
+        .select_related("audit__system", "audit__program", "owner_signed_by", "senior_signed_by")
+        .order_by("revoked_at", "pk")[:limit]
+    )
+
+
+def signoff_revocations_notify(*, limit: int = 500) -> int:
+    """Tell both signers of every revoked sign-off, once. Returns how many mails went out."""
+    sent = 0
+    for signoff in signoffs_revoked_untold(limit=limit):
+        for recipient in (signoff.owner_signed_by, signoff.senior_signed_by):
+            if recipient is not None and _send_revoked_once(signoff, recipient):
+                sent += 1
+    return sent
+
+
+def _claim(signoff: SignOff, recipient: Person, subject: str) -> NotificationLog | None:
+    """The log row to send under, or None when it was sent (or is being sent) already."""
+    key = signoff_subject_key(signoff.pk)
+    try:
+        with transaction.atomic():
+            log, created = NotificationLog.objects.get_or_create(
+                recipient=recipient,
+                kind=NotificationKind.SIGNOFF_REVOKED,
+                subject_key=key,
+                period=ONCE,
+                defaults={
+                    "subject_line": subject,
+                    "payload": {"signoff": signoff.pk, "audit": signoff.audit_id},
+                },
+            )
+    except IntegrityError:  # another worker claimed it a moment ago
+        return None
+    if created:
+        return log
+    # A failed earlier attempt: take it back, unless someone else just did.
+    retaken = NotificationLog.objects.filter(
+        pk=log.pk, state=NotificationState.FAILED, attempts__lt=MAX_ATTEMPTS
+    ).update(state=NotificationState.PENDING)
+    return log if retaken else None
+
+
+def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
+    system = signoff.audit.system
+    subject = f"Sign-off of {system.name} was revoked"
+    log = _claim(signoff, recipient, subject)
+    if log is None:
+        return False
+    if not recipient.is_active or not recipient.email:
+        NotificationLog.objects.filter(pk=log.pk).update(
+            state=NotificationState.FAILED,
+            attempts=MAX_ATTEMPTS,
+            last_error="The recipient's account is inactive or has no email address.",
+        )
+        return False
+    url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+    body = (
+        f"Hello {recipient.first_name or recipient},\n\n"
+        f"The sign-off of {system.name} ({signoff.audit.program.name}) was revoked on "
+        f"{signoff.revoked_at:%d %b %Y at %H:%M} UTC:\n\n"
+        f"    {signoff.revoked_reason}\n\n"
+        "The audit is open again. Once every item is covered, the owner signs off and the "
+        "senior reviewer gives the second signature.\n\n"
+        f"{url}#signoff\n"
+    )
+    try:
+        send_mail(subject, body, None, [recipient.email])
+    except Exception as exc:  # a mail server error: record it, retry on a later run
+        logger.warning("Could not send %s to %s: %s", subject, recipient.email, exc)
+        NotificationLog.objects.filter(pk=log.pk).update(
+            state=NotificationState.FAILED, attempts=log.attempts + 1, last_error=str(exc)[:2000]
+        )
+        return False
+    NotificationLog.objects.filter(pk=log.pk).update(
+        state=NotificationState.SENT, attempts=log.attempts + 1, sent_at=timezone.now()
+    )
+    return True

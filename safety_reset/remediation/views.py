@@ -1,0 +1,323 @@
+"""Pages of remediation tasks: "My tasks", a task's page, its state changes and "won't do".
+
+A task of a system someone may not see is a 404 for them; an action they may not take is a 403
+(the services decide). With htmx, a state change swaps the task panel; without, it redirects
+back with a message. Closing an item's last open task asks the owner to re-assess the item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from safety_reset.audits.forms import add_service_errors
+from safety_reset.audits.selectors import (
+    audit_latest,
+    history_timeline,
+    systems_visible,
+)
+from safety_reset.audits.views import HtmxHttpRequest
+from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.permissions import (
+    can_manage_program,
+    can_review_system,
+    can_work_system,
+    require,
+)
+
+from . import selectors, services
+from .forms import TaskForm, TaskStateForm, WontDoForm
+from .models import RemediationTask
+from .services import TaskChange, default_due_date
+
+
+def _person(request: HtmxHttpRequest) -> Person:
+    assert isinstance(request.user, Person)
+    return request.user
+
+
+def _task_or_404(request: HtmxHttpRequest, pk: int) -> RemediationTask:
+    task = selectors.task_detail(user=request.user, pk=pk)
+    if task is None:
+        raise Http404("No such task.")
+    return task
+
+
+def task_url(task: RemediationTask) -> str:
+    return reverse("remediation:task", args=[task.pk])
+
+
+def _may_progress(person: Person, task: RemediationTask) -> bool:
+    return task.assignee_id == person.pk or _may_file(person, task.system)
+
+
+def _may_file(person: Person, system: System) -> bool:
+    return can_work_system(person, system) or can_manage_program(person)
+
+
+@login_required
+@require_GET
+def task_list(request: HtmxHttpRequest) -> HttpResponse:
+    """My tasks: assigned to me, or on my systems; open, closed or all."""
+    person = _person(request)
+    scope = request.GET.get("scope", "assigned")
+    scope = scope if scope in selectors.TASK_SCOPES else "assigned"
+    state = request.GET.get("state", "open")
+    state = state if state in selectors.TASK_STATE_FILTERS else "open"
+    tasks = selectors.my_tasks(person=person, scope=scope, state=state)
+    page = Paginator(tasks, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "remediation/task_list.html",
+        {
+            "page": page,
+            "today": timezone.localdate(),
+            "scope": scope,
+            "state": state,
+            "scopes": selectors.TASK_SCOPES,
+            "states": selectors.TASK_STATE_FILTERS,
+        },
+    )
+
+
+# --- A task's page -------------------------------------------------------------------------------
+
+
+def _task_context(
+    request: HtmxHttpRequest,
+    task: RemediationTask,
+    bound: dict[str, Form] | None = None,
+    change: TaskChange | None = None,
+) -> dict[str, Any]:
+    person = _person(request)
+    bound = bound or {}
+    system = task.system
+    may_progress = _may_progress(person, task)
+    may_edit = _may_file(person, system)
+    may_agree = (
+        can_review_system(person, system)
+        and task.wont_do_requested_by_id is not None
+        and task.wont_do_requested_by_id != person.pk
+        and task.is_open
+    )
+    edit_form = None
+    if may_edit and task.is_open:
+        edit_form = bound.get("edit") or TaskForm(
+            auto_id="task-edit-%s",
+            people=selectors.assignable_people(system=system),
+            initial={
+                "title": task.title,
+                "assignee": task.assignee_id or "",
+                "due_on": task.due_on,
+                "severity": task.severity,
+                "ticket_url": task.ticket_url,
+                "description": task.description,
+            },
+        )
+    history_source = selectors.task_history_source(
+        system=system,
+        task_ids=[task.pk],
+        task_url=lambda pk: reverse("remediation:task", args=[pk]),
+    )
+    return {
+        "task": task,
+        "system": system,
+        "may_progress": may_progress and task.is_open,
+        "may_agree": may_agree,
+        "state_form": bound.get("state") or TaskStateForm(auto_id="task-state-%s"),
+        "wont_do_form": bound.get("wont_do") or WontDoForm(auto_id="task-wontdo-%s"),
+        "edit_form": edit_form,
+        "reassess_item": change.reassess_item if change else None,
+        "history": history_timeline(sources=[history_source], limit=30),
+        "open_panel": next(iter(bound), ""),
+    }
+
+
+@login_required
+@require_GET
+def task_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    task = _task_or_404(request, pk)
+    return render(request, "remediation/task_detail.html", _task_context(request, task))
+
+
+def _done(
+    request: HtmxHttpRequest, task: RemediationTask, notice: str, change: TaskChange | None = None
+) -> HttpResponse:
+    """After an action: the task panel for htmx, else a message and back to the task."""
+    reassess = change.reassess_item if change else None
+    if request.htmx:
+        task = _task_or_404(request, task.pk)
+        context = _task_context(request, task, change=change)
+        context["notice"] = notice
+        return render(request, "remediation/partials/_task.html", context)
+    messages.success(request, notice)
+    if reassess is not None:
+        messages.info(request, _reassess_message(reassess))
+    return HttpResponseRedirect(task_url(task))
+
+
+def _reassess_message(item: Any) -> str:
+    url = reverse("audits:system", args=[item.audit.system.slug]) + f"#item-{item.pk}"
+    return format_html(
+        'That was the last open task of “{}”. <a href="{}">Re-assess the item</a> now.',
+        item.control.title,
+        url,
+    )
+
+
+def _invalid(request: HtmxHttpRequest, task: RemediationTask, key: str, form: Form) -> HttpResponse:
+    context = _task_context(request, task, bound={key: form})
+    if request.htmx:
+        return render(request, "remediation/partials/_task.html", context)
+    return render(request, "remediation/task_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def task_state(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Open, in progress, blocked or done."""
+    person = _person(request)
+    task = _task_or_404(request, pk)
+    require(
+        _may_progress(person, task), "Only the assignee, the owner or a delegate updates a task."
+    )
+    form = TaskStateForm(request.POST, auto_id="task-state-%s")
+    if form.is_valid():
+        try:
+            change = services.task_set_state(
+                task=task, actor=person, state=form.cleaned_data["state"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            label = change.task.get_state_display().lower()
+            return _done(request, change.task, f"The task is now {label}.", change)
+    return _invalid(request, task, "state", form)
+
+
+@login_required
+@require_POST
+def task_wont_do(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Ask to close the task without doing it; the senior reviewer agrees (or not)."""
+    person = _person(request)
+    task = _task_or_404(request, pk)
+    require(
+        _may_progress(person, task), "Only the assignee, the owner or a delegate updates a task."
+    )
+    form = WontDoForm(request.POST, auto_id="task-wontdo-%s")
+    if form.is_valid():
+        try:
+            task = services.task_request_wont_do(
+                task=task, actor=person, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(
+                request, task, "Asked to close the task as won't do; the senior reviewer decides."
+            )
+    return _invalid(request, task, "wont_do", form)
+
+
+@login_required
+@require_POST
+def task_wont_do_agree(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person(request)
+    task = _task_or_404(request, pk)
+    require(can_review_system(person, task.system), "Only the system's senior reviewer agrees.")
+    try:
+        change = services.task_agree_wont_do(task=task, actor=person)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(task_url(task))
+    return _done(request, change.task, "Agreed: the task is closed as won't do.", change)
+
+
+@login_required
+@require_POST
+def task_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    person = _person(request)
+    task = _task_or_404(request, pk)
+    require(
+        _may_file(person, task.system),
+        "Only the owner, a delegate or a program manager edits tasks.",
+    )
+    form = TaskForm(
+        request.POST,
+        auto_id="task-edit-%s",
+        people=selectors.assignable_people(system=task.system),
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            task = services.task_update(
+                task=task,
+                actor=person,
+                title=data["title"],
+                description=data["description"],
+                assignee=form.assignee_person(),
+                due_on=data["due_on"],
+                severity=data["severity"],
+                ticket_url=data["ticket_url"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, task, "Task saved.")
+    return _invalid(request, task, "edit", form)
+
+
+# --- Filing a task on its own --------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """File a task for a system without a checklist item (e.g. an incident follow-up)."""
+    person = _person(request)
+    system = get_object_or_404(systems_visible(user=request.user), slug=slug)
+    require(
+        _may_file(person, system), "Only the owner, a delegate or a program manager files tasks."
+    )
+    audit = audit_latest(system=system)
+    default_due = default_due_date(audit.program) if audit else None
+    people = selectors.assignable_people(system=system)
+    form = TaskForm(
+        request.POST or None, auto_id="task-new-%s", people=people, default_due=default_due
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                task = services.task_create(
+                    actor=person,
+                    system=system,
+                    title=data["title"],
+                    description=data["description"],
+                    assignee=form.assignee_person(),
+                    due_on=data["due_on"],
+                    severity=data["severity"],
+                    ticket_url=data["ticket_url"],
+                    program=audit.program if audit else None,
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Task “{task.title}” filed.")
+                return HttpResponseRedirect(task_url(task))
+        status = 400
+    return render(
+        request, "remediation/task_new.html", {"system": system, "form": form}, status=status
+    )

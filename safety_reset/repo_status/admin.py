@@ -1,0 +1,47 @@
+"""Admin for the merged changes pulled from repositories."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from safety_reset.core.admin import HTTPS_URL_FIELDS
+from safety_reset.repo_status.models import ChangeReviewRecord
+
+
+@admin.register(ChangeReviewRecord)
+class ChangeReviewRecordAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_display = (
+        "__str__",
+        "system",
+        "title",
+        "author_login",
+        "merged_at",
+        "ai_assisted",
+        "approval_count",
+        "senior_approved",
+        "compliant",
+    )
+    list_select_related = ("repository__system",)
+    list_filter = (
+        "compliant",
+        "ai_assisted",
+        "senior_approved",
+        "merged_at",
+        "repository__provider",
+    )
+    search_fields = (
+        "title",
+        "author_login",
+        "head_sha",
+        "repository__full_name",
+        "repository__system__slug",
+    )
+    search_help_text = "Title, author, commit SHA, repository or system slug."
+    autocomplete_fields = ("repository",)
+    readonly_fields = ("fetched_at",)
+    show_full_result_count = False
+
+    @admin.display(description="system", ordering="repository__system__name")
+    def system(self, obj: ChangeReviewRecord) -> str:
+        return str(obj.repository.system)

@@ -1,0 +1,1 @@
+"""Repository providers behind one interface (base.RepositoryProvider): GitHub and plain git."""

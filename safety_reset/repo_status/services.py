@@ -1,0 +1,305 @@
+"""Writes of repo_status: pull a repository, store its merged changes, evaluate the controls.
+
+`repository_sync` is the one door (the Celery task, `manage.py sync_repos` and tests call it):
+it reads the repository through its provider, saves the state as soon as it is read, upserts one
+ChangeReviewRecord per merged change as each arrives, and evaluates the automated controls of
+every audit of the system through `audits.services.item_record_check`. A failure half-way keeps
+everything already stored: the watermark only moves once every change up to it is stored, so the
+next pull starts from the same place and re-reads (through 304s) what it already had.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from safety_reset.audits.models import ChecklistItem
+from safety_reset.audits.services import item_record_check
+from safety_reset.catalog.models import Evaluation
+from safety_reset.inventory.models import Provider, Repository, System
+
+from .models import ChangeReviewRecord
+from .providers.base import (
+    ChangeData,
+    ChangesPage,
+    ProviderError,
+    RepositoryProvider,
+)
+from .providers.git import GitProvider
+from .providers.github import GitHubProvider
+from .providers.http import GitHubClient, RequestStats
+from .rules import (
+    AI_REVIEW_CONTROL,
+    AUTOMATED_CONTROLS,
+    AiPolicy,
+    Seniors,
+    protection_verdicts,
+    review_verdict,
+)
+
+logger = logging.getLogger(__name__)
+SNAPSHOT_CHANGES_LIMIT = 20
+
+
+@dataclass
+class SyncResult:
+    repository_id: int
+    changes: int = 0
+    error: ProviderError | None = None
+    items_checked: int = 0
+    stats: RequestStats = field(default_factory=RequestStats)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def github_client() -> GitHubClient:
+    """A client for the configured GitHub (github.com or an Enterprise base URL)."""
+    return GitHubClient(
+        base_url=settings.GITHUB_API_URL,
+        token=settings.GITHUB_TOKEN,
+        timeout=settings.REPO_HTTP_TIMEOUT,
+        etag_ttl=settings.REPO_ETAG_TTL,
+    )
+
+
+def repository_provider(
+    *, repository: Repository, client: GitHubClient | None = None
+) -> RepositoryProvider:
+    if repository.provider == Provider.GITHUB:
+        if client is None:
+            raise ValueError("A GitHub repository needs a client.")
+        return GitHubProvider(
+            client=client,
+            full_name=repository.full_name,
+            default_branch=repository.default_branch,
+        )
+    if repository.provider == Provider.GIT:
+        return GitProvider(
+            url=repository.url,
+            mirror_root=settings.REPO_MIRROR_DIR,
+            default_branch=repository.default_branch,
+        )
+    raise ProviderError(f"Pulling from {repository.get_provider_display()} is not supported yet.")
+
+
+def repository_sync(
+    *,
+    repository: Repository,
+    client: GitHubClient | None = None,
+    now: dt.datetime | None = None,
+) -> SyncResult:
+    """Pull one repository and evaluate its system's automated controls. Never raises a
+    ProviderError: the error is recorded on the repository and returned in the result."""
+    now = now or timezone.now()
+    result = SyncResult(repository_id=repository.pk)
+    own_client = client is None and repository.provider == Provider.GITHUB
+    if own_client:
+        client = github_client()
+    try:
+        provider = repository_provider(repository=repository, client=client)
+        result.changes = _pull(repository=repository, provider=provider, now=now)
+    except ProviderError as exc:
+        result.error = exc
+        logger.warning("Pulling %s failed: %s", repository, exc)
+        repository.last_synced_at = now
+        repository.last_error = str(exc)[:2000]
+        repository.last_error_at = now
+        repository.save(
+            update_fields=["last_synced_at", "last_error", "last_error_at", "updated_at"]
+        )
+    finally:
+        if client is not None:
+            result.stats = client.stats
+            if own_client:
+                client.close()
+    result.items_checked = system_evaluate(system=repository.system, checked_at=now)
+    return result
+
+
+def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datetime) -> int:
+    previous = dict(repository.status or {})
+    state = provider.read_state(previous=previous)
+    status = {**previous, **state.as_status(), "read_at": now.isoformat()}
+    repository.status = status
+    repository.default_branch = state.default_branch or repository.default_branch
+    repository.last_synced_at = now
+    repository.save(update_fields=["status", "default_branch", "last_synced_at", "updated_at"])
+
+    system = repository.system
+    policy = AiPolicy.from_settings()
+    seniors = Seniors.of([system.senior_reviewer])
+    window_start = now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    page = ChangesPage()
+    stored = 0
+    for change in provider.merged_changes(
+        watermark=str(status.get("changes_watermark", "")), window_start=window_start, result=page
+    ):
+        change_store(repository=repository, change=change, policy=policy, seniors=seniors)
+        stored += 1
+    status["changes_watermark"] = page.watermark
+    status["changes_read_at"] = now.isoformat()
+    repository.status = status
+    repository.last_success_at = now
+    repository.save(update_fields=["status", "last_success_at", "updated_at"])
+    return stored
+
+
+def change_store(
+    *, repository: Repository, change: ChangeData, policy: AiPolicy, seniors: Seniors
+) -> ChangeReviewRecord:
+    """Upsert one merged change, by (repository, number), with the review rule's verdict."""
+    verdict = review_verdict(change, policy=policy, seniors=seniors)
+    record, _ = ChangeReviewRecord.objects.update_or_create(
+        repository=repository,
+        number=change.number,
+        defaults={
+            "title": change.title[:500],
+            "url": change.url[:500],
+            "author_login": (change.author_login or change.author_email)[:100],
+            "merged_at": change.merged_at,
+            "head_sha": change.head_sha[:64],
+            "ai_assisted": verdict.ai_assisted,
+            "ai_signals": verdict.ai_signals,
+            "approvals": verdict.approvals,
+            "approval_count": min(verdict.approval_count, 32767),
+            "senior_approved": verdict.senior_approved,
+            "compliant": verdict.compliant,
+            "last_push_at": change.last_push_at,
+            "findings": verdict.findings,
+        },
+    )
+    return record
+
+
+# --- Evaluation ------------------------------------------------------------------------------
+
+
+def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) -> int:
+    """Give every automated item of every audit of the system the verdict of its repositories.
+
+    A control passes when it passes on every repository that was read; repositories never read
+    give no verdict, and a control with no verdict at all is left as it is. Returns the number
+    of items checked.
+    """
+    checked_at = checked_at or timezone.now()
+    repositories = [
+        r
+        for r in Repository.objects.filter(system=system).order_by("full_name", "pk")
+        if "head_sha" in (r.status or {})
+    ]
+    if not repositories:
+        return 0
+    verdicts = control_verdicts(system=system, repositories=repositories, checked_at=checked_at)
+    items = ChecklistItem.objects.filter(
+        audit__system=system,
+        control__evaluation=Evaluation.AUTOMATED,
+        control__key__in=list(verdicts),
+    ).select_related("control")
+    checked = 0
+    for item in items:
+        passing, summary, snapshot = verdicts[item.control.key]
+        item_record_check(
+            item=item, passing=passing, summary=summary, snapshot=snapshot, checked_at=checked_at
+        )
+        checked += 1
+    return checked
+
+
+def control_verdicts(
+    *, system: System, repositories: list[Repository], checked_at: dt.datetime
+) -> dict[str, tuple[bool, str, dict[str, Any]]]:
+    """Per automated control key: (passing, summary, snapshot) over the system's repositories."""
+    per_control: dict[str, list[dict[str, Any]]] = {}
+    for repo in repositories:
+        seen = {
+            "repository": repo.full_name or repo.url,
+            "provider": repo.provider,
+            "source": repo.status.get("source_url", repo.url),
+            "read_at": repo.status.get("read_at"),
+            "default_branch": repo.status.get("default_branch"),
+            "head_sha": repo.status.get("head_sha"),
+        }
+        for key, (passing, why) in protection_verdicts(repo.status).items():
+            detail = {**seen, "passing": passing, "why": why}
+            if key == "codeowners":
+                detail["codeowners_path"] = repo.status.get("codeowners_path")
+            else:
+                detail["protection"] = repo.status.get("protection")
+            per_control.setdefault(key, []).append(detail)
+    read = [r for r in repositories if "changes_watermark" in r.status]
+    if read:
+        per_control[AI_REVIEW_CONTROL] = _ai_review_details(read, checked_at)
+    verdicts: dict[str, tuple[bool, str, dict[str, Any]]] = {}
+    for key, details in per_control.items():
+        if key not in AUTOMATED_CONTROLS:
+            continue
+        failing = [d for d in details if not d["passing"]]
+        passing = not failing
+        if passing:
+            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in details)
+        else:
+            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in failing)
+        snapshot = {
+            "control": key,
+            "system": system.slug,
+            "checked_at": checked_at.isoformat(),
+            "passing": passing,
+            "repositories": details,
+        }
+        verdicts[key] = (passing, summary[:2000], snapshot)
+    return verdicts
+
+
+def _ai_review_details(
+    repositories: list[Repository], checked_at: dt.datetime
+) -> list[dict[str, Any]]:
+    window_start = checked_at - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    records = ChangeReviewRecord.objects.filter(
+        repository__in=repositories, ai_assisted=True, merged_at__gte=window_start
+    ).order_by("-merged_at")
+    by_repo: dict[int, list[ChangeReviewRecord]] = {}
+    for record in records:
+        by_repo.setdefault(record.repository_id, []).append(record)
+    details = []
+    for repo in repositories:
+        ai = by_repo.get(repo.pk, [])
+        bad = [r for r in ai if not r.compliant]
+        days = settings.REPO_CHANGES_WINDOW_DAYS
+        if not ai:
+            why = f"No AI-assisted change merged in the last {days} days."
+        elif not bad:
+            why = f"All {len(ai)} AI-assisted change(s) of the last {days} days were reviewed by the rule."
+        else:
+            numbers = ", ".join(f"#{r.number}" for r in bad[:10])
+            why = f"{len(bad)} of {len(ai)} AI-assisted change(s) lack the required review: {numbers}."
+        details.append(
+            {
+                "repository": repo.full_name or repo.url,
+                "provider": repo.provider,
+                "source": repo.status.get("source_url", repo.url),
+                "read_at": repo.status.get("changes_read_at"),
+                "passing": not bad,
+                "why": why,
+                "ai_assisted": len(ai),
+                "non_compliant": [
+                    {
+                        "number": r.number,
+                        "title": r.title,
+                        "url": r.url,
+                        "author": r.author_login,
+                        "merged_at": r.merged_at.isoformat(),
+                        "approvals": r.approvals,
+                        "findings": r.findings,
+                    }
+                    for r in bad[:SNAPSHOT_CHANGES_LIMIT]
+                ],
+            }
+        )
+    return details

@@ -1,0 +1,66 @@
+"""Celery tasks of repo_status: thin wrappers that own the retry policy.
+
+Beat queues `sync_all_repositories`; it fans out one `sync_repository` per repository so one
+slow or failing repository never holds up the others. A task is safe to run twice: the pull is
+an idempotent upsert, and a per-repository lock skips a pull already running elsewhere.
+"""
+
+from __future__ import annotations
+
+import random
+
+from celery import shared_task
+from django.core.cache import cache
+
+from safety_reset.inventory.models import Repository
+
+from . import selectors, services
+from .providers.base import RateLimitedError, TransientError
+
+MAX_RETRIES = 5
+LOCK_SECONDS = 600
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with jitter: ~30 s, 60 s, 120 s, ... capped at 30 minutes."""
+    return min(30.0 * 2**retries, 1800.0) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter only
+
+
+@shared_task(ignore_result=True)
+def sync_all_repositories() -> int:
+    ids = list(selectors.repositories_to_sync().values_list("pk", flat=True))
+    for pk in ids:
+        sync_repository.delay(pk)
+    return len(ids)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def sync_repository(self, repository_id: int) -> bool:
+    repository = (
+        Repository.objects.select_related("system__senior_reviewer")
+        .filter(pk=repository_id)
+        .first()
+    )
+    if repository is None:
+        return False
+    lock = f"repo-sync-lock:{repository_id}"
+    if not cache.add(lock, self.request.id or "1", LOCK_SECONDS):
+        return False
+    try:
+        result = services.repository_sync(repository=repository)
+    finally:
+        cache.delete(lock)
+    error = result.error
+    if isinstance(error, RateLimitedError):
+        # Wait what GitHub asked (plus a little), not the generic backoff.
+        raise self.retry(exc=error, countdown=(error.retry_after or 60) + random.uniform(1, 10))  # noqa: S311
+    if isinstance(error, TransientError):
+        raise self.retry(exc=error, countdown=backoff(self.request.retries))
+    return result.ok
