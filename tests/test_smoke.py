@@ -21,8 +21,6 @@ def test_home_requires_sign_in(client):
 @pytest.mark.django_db
 def test_person_signs_in_with_email(client):
     PersonFactory(email="owner@example.test")
-    response = client.post(
-        reverse("login"), {"username": "owner@example.test", "password": "demo"}
-    )
+    response = client.post(reverse("login"), {"username": "owner@example.test", "password": "demo"})
     assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"), follow=True).status_code == 200

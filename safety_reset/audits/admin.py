@@ -33,6 +33,7 @@ from safety_reset.core.admin import (
     HTTPS_URL_FIELDS,
     EventAdmin,
     HistoryLinkMixin,
+    WorkflowRecordAdmin,
     changelist_url,
     count_column,
     count_of,
@@ -203,7 +204,7 @@ class EvidenceInline(admin.TabularInline):
 
 
 @admin.register(ChecklistItem)
-class ChecklistItemAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class ChecklistItemAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = ChecklistItemEvent
     list_display = (
         "__str__",
@@ -296,7 +297,7 @@ class ChecklistItemAdmin(HistoryLinkMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class EvidenceAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = EvidenceEvent
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("id", "kind", "item_link", "summary", "created_by", "created_at", "size")
@@ -347,7 +348,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 @admin.register(Waiver)
-class WaiverAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class WaiverAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = WaiverEvent
     list_display = (
         "id",
@@ -417,7 +418,7 @@ class SignOffStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(SignOff)
-class SignOffAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class SignOffAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = SignOffEvent
     list_display = (
         "audit",

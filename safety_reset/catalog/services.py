@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ChecklistItem, Program
+from safety_reset.audits.models import Audit, ChecklistItem, ItemStatus, Program
 from safety_reset.audits.services import signoffs_revoke_for_new_control
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person
@@ -172,4 +172,17 @@ def control_retire(*, actor: Person, control: Control) -> Control:
     with _context(actor, "control.retire"):
         control.retired_at = timezone.now()
         control.save(update_fields=["retired_at", "updated_at"])
+        # Its open items stop counting against anyone: they become "not applicable" with the
+        # reason, in one UPDATE (the history triggers record each row). Progress, sign-off and
+        # every dashboard then agree without each having to know about retired controls.
+        open_programs = [p.pk for p in programs_open()]
+        ChecklistItem.objects.filter(control=control, audit__program__in=open_programs).exclude(
+            status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.PASSING]
+        ).update(
+            status=ItemStatus.NOT_APPLICABLE,
+            reason=f"The control was retired on {control.retired_at:%d %b %Y}.",
+            status_changed_at=control.retired_at,
+            status_changed_by=actor,
+            updated_at=control.retired_at,
+        )
     return control

@@ -254,3 +254,22 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class WorkflowRecordAdmin(admin.ModelAdmin):
+    """View-only admin for records that only services may write.
+
+    Checklist items, evidence, exceptions, sign-offs and remediation tasks change through the
+    app and the API, which call the services that check who may act and the two-person rules
+    the database cannot see (e.g. the owner signs only when every item is covered). The admin
+    shows them, links their history and never writes them, so it cannot disagree.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

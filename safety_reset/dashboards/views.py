@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
 from safety_reset.audits.models import ItemStatus, Program
-from safety_reset.audits.selectors import program_clock, program_current, systems_with_progress
+from safety_reset.audits.selectors import program_current
 from safety_reset.catalog.models import Control
 from safety_reset.inventory.models import Org, Team
 from safety_reset.remediation.models import OPEN_TASK_STATES
@@ -48,22 +48,13 @@ def _scope(request: HttpRequest, slug: str) -> Scope:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Program managers land on the current program's overview; everyone else on their work."""
+    """Program managers and viewers land on the current program's overview; owners, delegates
+    and senior reviewers on "My work"."""
     person = person_of(request.user)
     program = program_current()
-    if program is not None and person.is_program_manager:
+    if program is not None and person.sees_everything:
         return redirect("program-overview", slug=program.slug)
-    context: dict[str, Any] = {"program": program}
-    if program is not None:
-        today = program.today()
-        context["clock"] = program_clock(program=program, today=today)
-        mine = systems_with_progress(user=person, program=program).filter(
-            Q(owner=person) | Q(senior_reviewer=person) | Q(delegates=person)
-        )
-        context["my_systems"] = list(mine.distinct().order_by("name")[:50])
-        if person.sees_everything:
-            context["counts"] = selectors.program_counts(program=program, today=today)
-    return render(request, "dashboards/home.html", context)
+    return redirect("my-work")
 
 
 @login_required

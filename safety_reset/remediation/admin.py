@@ -14,6 +14,7 @@ from safety_reset.core.admin import (
     HTTPS_URL_FIELDS,
     EventAdmin,
     HistoryLinkMixin,
+    WorkflowRecordAdmin,
     input_filter,
 )
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
@@ -38,7 +39,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(RemediationTask)
-class RemediationTaskAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class RemediationTaskAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = RemediationTaskEvent
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = (

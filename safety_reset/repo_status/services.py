@@ -200,6 +200,7 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
     items = ChecklistItem.objects.filter(
         audit__system=system,
         control__evaluation=Evaluation.AUTOMATED,
+        control__retired_at__isnull=True,
         control__key__in=list(verdicts),
     ).select_related("control")
     checked = 0

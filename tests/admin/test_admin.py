@@ -32,7 +32,7 @@ from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 from safety_reset.audits.models import ChecklistItem, ItemStatus, SignOff, Waiver
-from safety_reset.core.admin import EventAdmin
+from safety_reset.core.admin import EventAdmin, WorkflowRecordAdmin
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, System
 from tests.factories import (
@@ -275,7 +275,14 @@ LABELS = sorted(BUILDERS)
 EVENT_LABELS = sorted(
     label for label in LABELS if isinstance(admin.site._registry[apps.get_model(label)], EventAdmin)
 )
-EDITABLE_LABELS = sorted(set(LABELS) - set(EVENT_LABELS))
+# Records only services write: shown, never written, in the admin.
+WORKFLOW_LABELS = sorted(
+    label
+    for label in LABELS
+    if isinstance(admin.site._registry[apps.get_model(label)], WorkflowRecordAdmin)
+)
+READ_ONLY_LABELS = sorted(set(EVENT_LABELS) | set(WORKFLOW_LABELS))
+EDITABLE_LABELS = sorted(set(LABELS) - set(READ_ONLY_LABELS))
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -448,7 +455,7 @@ def test_add_and_change_pages_answer(admin_client: Client, label: str) -> None:
     model = apps.get_model(label)
     obj = BUILDERS[label](1)[0]
     add = admin_client.get(_url(model, "add"))
-    assert add.status_code == (403 if label in EVENT_LABELS else 200)
+    assert add.status_code == (403 if label in READ_ONLY_LABELS else 200)
     change = admin_client.get(_url(model, "change", _change_id(obj)))
     assert change.status_code == 200
     assert admin_client.get(reverse("admin:index")).status_code == 200
@@ -711,60 +718,28 @@ def test_system_added_with_its_owner_as_reviewer_is_refused(admin_client: Client
     assert System.objects.filter(slug="checkout-api").exists()
 
 
-@pytest.mark.parametrize(
-    ("build", "field", "same_as", "message"),
-    [
-        (
-            lambda: WaiverFactory.create(),
-            "decided_by",
-            "requested_by",
-            "An exception is approved by someone other than its requester.",
-        ),
-        (
-            lambda: SignOffFactory.create(),
-            "senior_signed_by",
-            "owner_signed_by",
-            "The senior signature is by someone other than the owner's.",
-        ),
-        (
-            lambda: ChecklistItemFactory.create(attested_by=PersonFactory.create()),
-            "verified_by",
-            "attested_by",
-            "Evidence is verified by someone other than who attested it.",
-        ),
-    ],
-    ids=["waiver", "signoff", "item"],
-)
-def test_two_person_rules_are_form_errors(
-    admin_client: Client, build: Callable[[], Any], field: str, same_as: str, message: str
-) -> None:
-    obj = build()
-    model = type(obj)
-    url = _url(model, "change", obj.pk)
-    data = form_data(admin_client.get(url), model)
-    data[field] = [str(getattr(obj, f"{same_as}_id"))]
-    if model is SignOff:
-        # A senior signature needs its time too, or another rule answers first.
-        data["senior_signed_at_0"] = [timezone.localdate().isoformat()]
-        data["senior_signed_at_1"] = ["12:00:00"]
-    if model is Waiver:
-        data["decided_at_0"] = [timezone.localdate().isoformat()]
-        data["decided_at_1"] = ["12:00:00"]
-    response = admin_client.post(url, {**data, "_save": "Save"})
-    _assert_form_error(response, message)
-    obj.refresh_from_db()
-    assert getattr(obj, f"{field}_id") is None
+def test_workflow_models_are_the_expected_ones() -> None:
+    assert WORKFLOW_LABELS == [
+        "audits.ChecklistItem",
+        "audits.Evidence",
+        "audits.SignOff",
+        "audits.Waiver",
+        "remediation.RemediationTask",
+    ]
 
 
-def test_duplicate_item_per_audit_and_control_is_a_form_error(admin_client: Client) -> None:
-    item = ChecklistItemFactory.create()
-    url = _url(ChecklistItem, "add")
-    data = form_data(admin_client.get(url), ChecklistItem)
-    data.update(audit=[str(item.audit_id)], control=[str(item.control_id)])
-    response = admin_client.post(url, {**data, "_save": "Save"})
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors
-    assert ChecklistItem.objects.filter(audit=item.audit).count() == 1
+@pytest.mark.parametrize("label", WORKFLOW_LABELS)
+def test_workflow_records_are_shown_but_never_written(admin_client: Client, label: str) -> None:
+    """Only services write these (they hold the rules the database cannot): the admin refuses."""
+    model = apps.get_model(label)
+    obj = BUILDERS[label](1)[0]
+    assert admin_client.get(_url(model, "add")).status_code == 403
+    page = admin_client.get(_url(model, "change", obj.pk))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+    assert admin_client.post(_url(model, "change", obj.pk), {"_save": "Save"}).status_code == 403
+    assert admin_client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).exists()
 
 
 # --- People ------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _program_with_systems(owner, count=3):
     program = ProgramFactory(name="Code Safety Reset")
     for n in range(count):
-        audit = AuditFactory(program=program, system=SystemFactory(owner=owner, name=f"Checkout {n}"))
+        audit = AuditFactory(
+            program=program, system=SystemFactory(owner=owner, name=f"Checkout {n}")
+        )
         for status in ("passing", "not_assessed"):
             ChecklistItemFactory(audit=audit, status=status)
     return program
@@ -39,9 +41,9 @@ def test_owner_signs_in_sees_their_systems_and_signs_out(page, screenshot):
     screenshot(page, "login")
     _sign_in_with_keyboard(page, "owner@example.test")
 
-    assert page.url.endswith("/")
+    assert page.url.endswith("/my-work/")
     assert page.get_by_role("heading", name="My systems").is_visible()
-    assert page.get_by_text("Checkout 0").is_visible()
+    assert page.get_by_role("link", name="Checkout 0").is_visible()
     assert page.get_by_text("Assess 1 item").first.is_visible()
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link", name="My work").is_visible()

@@ -246,3 +246,23 @@ def test_the_default_catalog_install_still_works():
     assert catalog.pk == again.pk
     assert Catalog.objects.filter(pk=catalog.pk).exists()
     assert catalog.controls.active().count() == 13
+
+
+def test_retiring_a_control_stops_it_counting_and_blocking_sign_off():
+    from safety_reset.audits.services import audit_blocking_items
+    from safety_reset.catalog.services import control_retire
+    from tests.factories import AuditFactory, ChecklistItemFactory, ControlFactory, PersonFactory
+
+    audit = AuditFactory()
+    control = ControlFactory(catalog=audit.program.catalog)
+    item = ChecklistItemFactory(audit=audit, control=control, status="failing", reason="off")
+    assert audit_blocking_items(audit) == [item]
+    pm = PersonFactory(role="program_manager")
+    control_retire(actor=pm, control=control)
+    item.refresh_from_db()
+    assert item.status == "not_applicable"
+    assert "retired" in item.reason
+    assert item.status_changed_by == pm
+    assert audit_blocking_items(audit) == []
+    # The change is in the item's history.
+    assert item.pgh_event_model.objects.filter(pgh_obj=item, status="not_applicable").exists()

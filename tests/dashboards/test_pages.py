@@ -10,6 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from tests.dashboards.conftest import read
+from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,7 +242,16 @@ def test_home_sends_program_managers_to_the_overview(client, hand_program):
     assert response.status_code == 302
     assert response["Location"] == reverse("program-overview", kwargs={"slug": SLUG})
     client.force_login(hand_program.people["viewer"])
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("home"))["Location"] == reverse(
+        "program-overview", kwargs={"slug": SLUG}
+    )
+
+
+def test_home_sends_everyone_else_to_my_work(client, hand_program):
+    client.force_login(PersonFactory())
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("my-work")
 
 
 def test_systems_page_shows_the_current_program(client, hand_program):
