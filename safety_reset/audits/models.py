@@ -80,7 +80,9 @@ class Phase(models.Model):
     class Meta:
         ordering = ["program", "start_day"]
         constraints = [
-            models.UniqueConstraint(fields=["program", "kind"], name="phase_kind_unique_in_program"),
+            models.UniqueConstraint(
+                fields=["program", "kind"], name="phase_kind_unique_in_program"
+            ),
             models.CheckConstraint(
                 condition=Q(start_day__gte=1) & Q(end_day__gte=F("start_day")),
                 name="phase_days_ordered",
@@ -138,7 +140,9 @@ class ChecklistItem(TimeStampedModel):
     status = models.CharField(
         max_length=16, choices=ItemStatus.choices, default=ItemStatus.NOT_ASSESSED
     )
-    source = models.CharField(max_length=10, choices=StatusSource.choices, default=StatusSource.NONE)
+    source = models.CharField(
+        max_length=10, choices=StatusSource.choices, default=StatusSource.NONE
+    )
     reason = models.TextField(blank=True, help_text="Why failing or not applicable.")
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_changed_by = models.ForeignKey(
@@ -164,7 +168,9 @@ class ChecklistItem(TimeStampedModel):
     class Meta:
         ordering = ["audit", "control__position"]
         constraints = [
-            models.UniqueConstraint(fields=["audit", "control"], name="item_unique_per_audit_control"),
+            models.UniqueConstraint(
+                fields=["audit", "control"], name="item_unique_per_audit_control"
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=[ItemStatus.FAILING, ItemStatus.NOT_APPLICABLE])
                 | ~Q(reason=""),
@@ -242,7 +248,9 @@ class Waiver(TimeStampedModel):
     """
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="waivers")
-    state = models.CharField(max_length=10, choices=WaiverState.choices, default=WaiverState.REQUESTED)
+    state = models.CharField(
+        max_length=10, choices=WaiverState.choices, default=WaiverState.REQUESTED
+    )
     justification = models.TextField()
     compensating_control = models.TextField()
     expires_on = models.DateField()
