@@ -17,6 +17,7 @@ urlpatterns = [
     path("inventory/", include("safety_reset.inventory.urls")),
     path("catalog/", include("safety_reset.catalog.urls")),
     path("healthz/", core_views.healthz, name="healthz"),
+    path("api/", include("safety_reset.api_urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "inventory"
 
@@ -16,4 +16,13 @@ urlpatterns = [
     path("people/add/", views.person_add, name="person_add"),
     path("people/<int:pk>/edit/", views.person_edit, name="person_edit"),
     path("people/search/", views.people_search, name="people_search"),
+    path("systems/import/", import_views.system_import, name="system_import"),
+    path("systems/import/apply/", import_views.system_import_apply, name="system_import_apply"),
+    path("systems/export.csv", import_views.system_export, {"fmt": "csv"}, name="system_export"),
+    path(
+        "systems/export.xlsx",
+        import_views.system_export,
+        {"fmt": "xlsx"},
+        name="system_export_xlsx",
+    ),
 ]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "pgtrigger",
     "pghistory",
@@ -190,24 +191,47 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Code Safety Reset <reset
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- REST API ----------------------------------------------------------------------------
+# /api/v1/ (safety_reset/api_urls.py). Tools send `Authorization: Token …` (make one with
+# `manage.py drf_create_token EMAIL`); the browser uses its session. Token first, so a request
+# without credentials gets 401 with `WWW-Authenticate: Token`. Services' ValidationError and
+# PermissionDenied become 400 (keyed by field) and 403 in safety_reset/core/api.py.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["safety_reset.core.api.IsActivePerson"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "safety_reset.core.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "safety_reset.core.api_schema.AutoSchema",
+    "EXCEPTION_HANDLER": "safety_reset.core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Code Safety Reset API",
+    "DESCRIPTION": (
+        "The tracker's data and actions. Every list and detail shows only what the person may "
+        "see (an object outside that answers 404); every action calls the same service as the "
+        "pages, so the same rules and permissions apply (403 when the role may not, 400 keyed "
+        "by field when the input is refused). Authenticate with `Authorization: Token <key>` "
+        "(`manage.py drf_create_token EMAIL`) or a browser session. Lists are cursor-paginated."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI / ReDoc from our own static files, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SeverityEnum": "safety_reset.core.models.Severity",
+    },
 }
 
 # --- Repositories ------------------------------------------------------------------------

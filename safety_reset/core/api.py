@@ -1,0 +1,104 @@
+"""What every API view shares: errors, permissions and pagination (the schema: api_schema.py).
+
+The API is a thin door onto the services: they decide every rule and permission and raise
+Django's `PermissionDenied` or `ValidationError` (keyed by the input field's name). The exception
+handler turns those into DRF's 403 and 400 with the same field names, so a tool sees exactly
+what a page's form shows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import pagination, permissions
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from safety_reset.inventory.models import Person
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+NON_FIELD = "non_field_errors"
+
+
+def validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """{field: [messages]} of a service's ValidationError (un-keyed messages → non_field_errors)."""
+    if hasattr(exc, "error_dict"):
+        return {
+            (NON_FIELD if field == "__all__" else field): list(messages)
+            for field, messages in exc.message_dict.items()
+        }
+    return {NON_FIELD: list(exc.messages)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus Django's ValidationError from a service → 400 with its field names.
+
+    (DRF already turns Django's PermissionDenied into 403 and Http404 into 404.)
+    """
+    # Imported here: DRF's settings import this module, and rest_framework.views reads them.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(detail=validation_detail(exc))
+    return drf_exception_handler(exc, context)
+
+
+# --- Permissions ------------------------------------------------------------------------------
+
+
+def person(request: Request) -> Person | AnonymousUser:
+    user = request.user
+    assert isinstance(user, Person | AnonymousUser)
+    return user
+
+
+def actor(request: Request) -> Person:
+    """The person acting (the views' permission classes guarantee one is signed in)."""
+    user = request.user
+    assert isinstance(user, Person)
+    return user
+
+
+class IsActivePerson(permissions.BasePermission):
+    """Signed in (session or token) and not deactivated."""
+
+    message = "Sign in (session) or send `Authorization: Token …`."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)
+
+
+class ReadsWholeProgram(IsActivePerson):
+    """Program managers and viewers: the inventory, the catalog and the program's figures.
+
+    The same rule as the inventory and catalog pages (inventory/views.py `reader`). Writes are
+    let through to the service, which allows program managers only.
+    """
+
+    message = "Only program managers and viewers read this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if request.method not in permissions.SAFE_METHODS:
+            return True  # the service decides (program managers only)
+        user = request.user
+        return isinstance(user, Person) and user.sees_everything
+
+
+# --- Pagination -------------------------------------------------------------------------------
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Cursor pages: no COUNT, stable under inserts, a fixed number of queries per page."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = ("-id",)

@@ -1,0 +1,52 @@
+"""/api/v1/changes/: merged changes pulled from repositories, with their review compliance."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+
+from safety_reset.core.api import IsActivePerson, person
+from safety_reset.inventory.models import System
+
+from .models import ChangeReviewRecord
+
+
+class ChangeReviewRecordSerializer(serializers.ModelSerializer[ChangeReviewRecord]):
+    repository = serializers.CharField(source="repository.full_name", read_only=True)
+    system = serializers.CharField(source="repository.system.slug", read_only=True)
+
+    class Meta:
+        model = ChangeReviewRecord
+        fields = [
+            "id",
+            "system",
+            "repository",
+            "number",
+            "title",
+            "url",
+            "author_login",
+            "merged_at",
+            "ai_assisted",
+            "ai_signals",
+            "approvals",
+            "approval_count",
+            "senior_approved",
+            "compliant",
+            "findings",
+        ]
+
+
+class ChangeReviewRecordViewSet(viewsets.ReadOnlyModelViewSet[ChangeReviewRecord]):
+    """Change review records of the repositories of the systems the person may see."""
+
+    serializer_class = ChangeReviewRecordSerializer
+    permission_classes = [IsActivePerson]
+    filterset_fields = ["ai_assisted", "compliant", "senior_approved"]
+    ordering_fields = ["merged_at", "id"]
+    ordering = ["-merged_at"]
+
+    def get_queryset(self) -> QuerySet[ChangeReviewRecord]:
+        visible = System.objects.visible_to(person(self.request)).values("id")
+        return ChangeReviewRecord.objects.filter(repository__system__in=visible).select_related(
+            "repository__system"
+        )
