@@ -278,11 +278,6 @@ def _blast_radius(value: str) -> str | None:
     return None
 
 
-def _is_deactivated(person: Person) -> bool:
-    """Deactivated (signed in once, then switched off), as opposed to pending (never activated)."""
-    return not person.is_active and person.last_login is not None
-
-
 class _Lookup:
     """Everything the rows refer to, fetched in one query per kind."""
 
@@ -356,7 +351,7 @@ def _person(
             line=known.line if known else line,
         )
         return email, None
-    if _is_deactivated(person):
+    if person.is_deactivated:
         errors.append(RowError(line, column, f"{email} is deactivated and cannot take a system."))
     elif senior and not person.is_senior:
         errors.append(

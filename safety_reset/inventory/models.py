@@ -114,6 +114,13 @@ class Person(AbstractUser):
         return self.role == Role.PROGRAM_MANAGER or self.is_superuser
 
     @property
+    def is_deactivated(self) -> bool:
+        """Switched off after having signed in. A *pending* person (created inactive by an
+        import or a program manager, never signed in yet) is not deactivated and may be named
+        owner or reviewer."""
+        return not self.is_active and self.last_login is not None
+
+    @property
     def sees_everything(self) -> bool:
         """Program managers and viewers read the whole program."""
         return self.is_program_manager or self.role == Role.VIEWER

@@ -132,7 +132,7 @@ def _system_errors(
         _add(errors, "blast_radius", "Choose a blast radius.")
     if owner is None:
         _add(errors, "owner", "Name the system's owner.")
-    elif not owner.is_active:
+    elif owner.is_deactivated:
         _add(errors, "owner", f"{owner.email} is deactivated and cannot own a system.")
     if senior_reviewer is not None:
         if owner is not None and senior_reviewer.pk == owner.pk:
@@ -149,7 +149,7 @@ def _system_errors(
                 f"{senior_reviewer.email} is not a senior engineer. Mark them senior on the "
                 "People page first, or choose a senior.",
             )
-        elif not senior_reviewer.is_active:
+        elif senior_reviewer.is_deactivated:
             _add(errors, "senior_reviewer", f"{senior_reviewer.email} is deactivated.")
     delegate_ids = {p.pk for p in delegates}
     if owner is not None and owner.pk in delegate_ids:

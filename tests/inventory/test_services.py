@@ -347,3 +347,36 @@ class TestPeople:
             boss,
             "Asia/Tokyo",
         )
+
+
+def test_pending_people_may_be_named_but_deactivated_ones_may_not():
+    """Pending (created inactive, never signed in) vs deactivated (switched off after use)."""
+    import pytest
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from safety_reset.inventory.services import system_create
+    from tests.factories import PersonFactory, SeniorFactory, TeamFactory
+
+    pm = PersonFactory(role="program_manager")
+    pending = PersonFactory(is_active=False)
+    system = system_create(
+        actor=pm,
+        slug="pending-owner",
+        name="Pending owner",
+        team=TeamFactory(),
+        owner=pending,
+        senior_reviewer=SeniorFactory(),
+    )
+    assert system.owner == pending
+    gone = PersonFactory(is_active=False, last_login=timezone.now())
+    with pytest.raises(ValidationError) as excinfo:
+        system_create(
+            actor=pm,
+            slug="gone-owner",
+            name="Gone owner",
+            team=TeamFactory(),
+            owner=gone,
+            senior_reviewer=SeniorFactory(),
+        )
+    assert "deactivated" in excinfo.value.message_dict["owner"][0]
