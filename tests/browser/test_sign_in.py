@@ -26,10 +26,13 @@ def _program_with_systems(owner, count=3):
 
 def _sign_in_with_keyboard(page, email):
     page.goto("/accounts/login/")
-    page.keyboard.type(email)  # the email field has focus on load
+    # The email field is autofocused; wait until the browser has really focused it.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
+    page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type("demo")
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_load_state("networkidle")
 
 
