@@ -1,8 +1,9 @@
 """The Celery app. The beat schedule lives here, in code; beat runs exactly once per deployment."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safety_reset.settings.local")
@@ -10,6 +11,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safety_reset.settings.local")
 app = Celery("safety_reset")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Request ids carried from the web request into its tasks, and task counts for Prometheus: the
+# signal handlers live in safety_reset/core/observability.py and connect when it is imported.
+import safety_reset.core.observability  # noqa: E402, F401
+
+
+@signals.worker_ready.connect
+def _serve_worker_metrics(**kwargs: Any) -> None:
+    """With CELERY_METRICS_PORT, this worker serves its task metrics for Prometheus."""
+    from django.conf import settings
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+    port = settings.CELERY_METRICS_PORT
+    if not port:
+        return
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
+
 
 app.conf.beat_schedule = {
     # Heartbeat: proves beat and a worker are alive (/readyz/ reads it).
@@ -26,6 +48,18 @@ app.conf.beat_schedule = {
     "notify-revoked-signoffs": {
         "task": "safety_reset.notifications.tasks.notify_revoked_signoffs",
         "schedule": 300.0,
+    },
+    # Weekly digests: hourly, each person gets theirs at 08:00–08:59 on Monday in their zone.
+    "hourly-weekly-digests": {
+        "task": "safety_reset.notifications.tasks.send_digests",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+    # Deadline reminders (08:00 local, at most one mail a day) and weekly escalations.
+    "hourly-reminders": {
+        "task": "safety_reset.notifications.tasks.send_reminders",
+        "schedule": crontab(minute=10),
+        "options": {"expires": 3000},
     },
     # One progress snapshot per program per day; safe to run more often.
     "daily-progress-snapshot": {

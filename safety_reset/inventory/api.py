@@ -341,6 +341,19 @@ IMPORT_ERRORS = {
 }
 
 
+# The 400 of the import endpoint: either the file's errors (above) or, when the request itself
+# is malformed (no file part, a bad dry_run), DRF's usual errors keyed by field name.
+IMPORT_BAD_REQUEST = {
+    "anyOf": [
+        IMPORT_ERRORS,
+        {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    ]
+}
+
+
 class ImportResultSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     created = serializers.ListField(child=serializers.CharField())
@@ -358,7 +371,7 @@ class SystemImportViewSet(viewsets.GenericViewSet[System]):
 
     @extend_schema(
         request={"multipart/form-data": ImportInput},
-        responses={200: ImportResultSerializer, 400: IMPORT_ERRORS},
+        responses={200: ImportResultSerializer, 400: IMPORT_BAD_REQUEST},
         operation_id="v1_systems_import_create",
     )
     def create(self, request: Request) -> Response:

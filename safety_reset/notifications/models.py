@@ -39,6 +39,9 @@ class NotificationLog(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took the row to send it."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

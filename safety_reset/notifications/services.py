@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.core.mail import EmailMessage
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
@@ -23,10 +22,10 @@ from safety_reset.audits.models import SignOff
 from safety_reset.inventory.models import Person
 
 from .models import NotificationKind, NotificationLog, NotificationState
+from .sending import MAX_ATTEMPTS, Wanted, claim_many, message_id, stale_after
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
 ONCE = "once"
 
 
@@ -35,14 +34,23 @@ def signoff_subject_key(signoff_id: int) -> str:
 
 
 def _told(recipient_field: str) -> Exists:
-    """A log row for this sign-off and recipient that needs no further send."""
+    """A log row for this sign-off and recipient that needs no further send.
+
+    A pending row is someone's send in progress, unless it is stale (its worker died).
+    """
+    cutoff = timezone.now() - stale_after()
     return Exists(
         NotificationLog.objects.filter(
             kind=NotificationKind.SIGNOFF_REVOKED,
             period=ONCE,
             recipient=OuterRef(recipient_field),
             subject_key=Concat(Value("signoff:"), Cast(OuterRef("pk"), output_field=CharField())),
-        ).filter(~Q(state=NotificationState.FAILED) | Q(attempts__gte=MAX_ATTEMPTS))
+        ).filter(
+            Q(state=NotificationState.SENT)
+            | Q(attempts__gte=MAX_ATTEMPTS)
+            | Q(state=NotificationState.PENDING, claimed_at__gte=cutoff)
+            | Q(state=NotificationState.PENDING, claimed_at__isnull=True, created_at__gte=cutoff)
+        )
     )
 
 
@@ -70,29 +78,31 @@ def signoff_revocations_notify(*, limit: int = 500) -> int:
 
 
 def _claim(signoff: SignOff, recipient: Person, subject: str) -> NotificationLog | None:
-    """The log row to send under, or None when it was sent (or is being sent) already."""
-    key = signoff_subject_key(signoff.pk)
-    try:
-        with transaction.atomic():
-            log, created = NotificationLog.objects.get_or_create(
-                recipient=recipient,
-                kind=NotificationKind.SIGNOFF_REVOKED,
-                subject_key=key,
+    """The log row to send under, or None when it was sent (or is being sent) already.
+
+    A failed attempt, or a pending row whose worker died mid-send, is taken back while
+    attempts < MAX_ATTEMPTS (see sending.claim_many).
+    """
+    claimed = claim_many(
+        kind=NotificationKind.SIGNOFF_REVOKED,
+        wanted=[
+            Wanted(
+                recipient_id=recipient.pk,
+                subject_key=signoff_subject_key(signoff.pk),
                 period=ONCE,
-                defaults={
-                    "subject_line": subject,
-                    "payload": {"signoff": signoff.pk, "audit": signoff.audit_id},
-                },
+                subject_line=subject,
+                payload={"signoff": signoff.pk, "audit": signoff.audit_id},
             )
-    except IntegrityError:  # another worker claimed it a moment ago
-        return None
-    if created:
-        return log
-    # A failed earlier attempt: take it back, unless someone else just did.
-    retaken = NotificationLog.objects.filter(
-        pk=log.pk, state=NotificationState.FAILED, attempts__lt=MAX_ATTEMPTS
-    ).update(state=NotificationState.PENDING)
-    return log if retaken else None
+        ],
+    )
+    return NotificationLog.objects.get(pk=claimed[0].log_id) if claimed else None
+
+
+def send_mail(
+    subject: str, body: str, from_email: str | None, to: list[str], *, log_id: int
+) -> None:
+    """Send one plain-text mail whose Message-ID comes from its log row."""
+    EmailMessage(subject, body, from_email, to, headers={"Message-ID": message_id(log_id)}).send()
 
 
 def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
@@ -119,14 +129,22 @@ def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
         f"{url}#signoff\n"
     )
     try:
-        send_mail(subject, body, None, [recipient.email])
+        send_mail(subject, body, None, [recipient.email], log_id=log.pk)
     except Exception as exc:  # a mail server error: record it, retry on a later run
         logger.warning("Could not send %s to %s: %s", subject, recipient.email, exc)
         NotificationLog.objects.filter(pk=log.pk).update(
-            state=NotificationState.FAILED, attempts=log.attempts + 1, last_error=str(exc)[:2000]
+            state=NotificationState.FAILED, last_error=str(exc)[:2000]
         )
         return False
     NotificationLog.objects.filter(pk=log.pk).update(
-        state=NotificationState.SENT, attempts=log.attempts + 1, sent_at=timezone.now()
+        state=NotificationState.SENT, sent_at=timezone.now()
     )
     return True
+
+
+def preferences_update(*, person: Person, digest_enabled: bool, reminders_enabled: bool) -> Person:
+    """Turn one's own digest and reminders on or off. Escalations have no switch."""
+    person.digest_enabled = digest_enabled
+    person.reminders_enabled = reminders_enabled
+    person.save(update_fields=["digest_enabled", "reminders_enabled"])
+    return person

@@ -5,6 +5,7 @@ names: DATABASE_URL, REDIS_URL, EMAIL_URL, SECRET_KEY, DEBUG, ALLOWED_HOSTS, GIT
 GITHUB_TOKEN. `local.py`, `test.py` and `production.py` only change defaults and hardening.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,8 +43,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
+    "django_prometheus",
     "pgtrigger",
     "pghistory",
+    # Failed-login throttling (AXES_* under Auth below); keeps an audit trail of attempts.
+    "axes",
     "safety_reset.core",
     "safety_reset.inventory",
     "safety_reset.catalog",
@@ -54,9 +59,15 @@ INSTALLED_APPS = [
     "safety_reset.notifications",
     "safety_reset.dashboards",
     "safety_reset.demo",
+    # export_program / verify_program_archive / import_program: reads every app above.
+    "safety_reset.archive",
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts and latencies for /metrics (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # A request id on every log line of the request, and on the tasks it queues.
+    "safety_reset.core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,9 +76,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Tags every history event written during a request with who made it and on which URL.
     "pghistory.middleware.HistoryMiddleware",
+    # Last: turns a login refused by django-axes into the "too many attempts" page (429).
+    "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -154,6 +169,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Workers log through LOGGING below (JSON in production, with request and task ids) instead of
+# Celery replacing the root logger's handlers with its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# /readyz/ fails when beat's heartbeat (queued every 60 s, safety_reset/celery.py) is older
+# than this: three missed beats, so one slow worker does not take the app out of rotation.
+BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=180)
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "inventory.Person"
@@ -166,7 +187,61 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's accounts; when OIDC_RP_CLIENT_ID is set, single sign-on is added (see below).
+# The axes backend comes first: it refuses a locked-out username/IP before any password check.
+AUTHENTICATION_BACKENDS = [
+    "safety_reset.core.auth.RequestAxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sessions end when the browser closes and, at the latest, SESSION_COOKIE_AGE seconds after
+# sign-in (the session is not re-saved on every request, so the age counts from sign-in, not
+# from the last click: a work day, then sign in again).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
+
+# --- Single sign-on (OpenID Connect, mozilla-django-oidc) --------------------------------
+# On when OIDC_RP_CLIENT_ID is set: the sign-in page offers "Sign in with single sign-on"
+# (/oidc/authenticate/), people are found (or created) by their verified email, and their role
+# follows their groups (safety_reset/core/oidc.py). Django accounts keep working beside it.
+# The provider's endpoints come from its discovery document (/.well-known/openid-configuration).
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile groups")
+OIDC_USE_PKCE = True
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_PROGRAM_MANAGER_GROUPS = env.list("OIDC_PROGRAM_MANAGER_GROUPS", default=["program_manager"])
+OIDC_VIEWER_GROUPS = env.list("OIDC_VIEWER_GROUPS", default=["viewer"])
+OIDC_SENIOR_GROUPS = env.list("OIDC_SENIOR_GROUPS", default=["senior"])
+LOGIN_REDIRECT_URL_FAILURE = "login"
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.insert(1, "safety_reset.core.oidc.RoleMappingOIDCBackend")
+
+# --- Failed-login throttling (django-axes) -----------------------------------------------
+# AXES_FAILURE_LIMIT wrong passwords for one username from one IP address within
+# AXES_COOLOFF_MINUTES lock that pair out until the window has passed since the last failure.
+# Username *and* address: a stranger cannot lock a colleague out from elsewhere, and an office
+# behind one NAT address is not locked out by one person's typos. Attempts are kept in the
+# database, shared by every web process. Behind a proxy, set
+# AXES_IPWARE_PROXY_COUNT so the client address is read from X-Forwarded-For.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The login form's field is "username" (it holds the email); axes would default to "email".
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+AXES_VERBOSE = False
+# Not in the admin: every admin page here is covered by tests/admin (query counts pinned per
+# model) and axes' own admins are not; `manage.py axes_list_attempts` / `axes_reset_username`
+# show and lift lockouts.
+AXES_ENABLE_ADMIN = False
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -179,11 +254,59 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploaded evidence: files under MEDIA_ROOT by default; with AWS_STORAGE_BUCKET_NAME set, an
+# S3-compatible bucket through django-storages (AWS, or MinIO/Ceph/... with
+# AWS_S3_ENDPOINT_URL). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the
+# machine's role, as boto3 finds them. Objects are private; downloads go through the app's
+# own permission-checked view, never a public URL.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "location": env("AWS_LOCATION", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+# --- Content Security Policy (django-csp) ------------------------------------------------
+# Scripts only from our own origin: no page needs an inline <script> or an event-handler
+# attribute (htmx is a static file; the API docs use drf-spectacular's split view, which
+# serves its start-up script as a file). Styles also allow 'unsafe-inline', deliberately:
+# progress bars and the program timeline set `style="width: N%"` from data, and a nonce or a
+# hash cannot cover attributes whose values vary; Swagger UI and htmx also add small <style>
+# elements. With scripts locked down, inline CSS is a minor risk (templates autoescape).
+# CSP_REPORT_ONLY=true sends the same policy as Content-Security-Policy-Report-Only.
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
 
 # --- Email -------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -288,12 +411,71 @@ REPO_MIRROR_DIR = Path(env("REPO_MIRROR_DIR", default=str(VAR_DIR / "mirrors")))
 EXCEPTION_MAX_DAYS = env.int("EXCEPTION_MAX_DAYS", default=90)
 REMINDER_DAILY_BUDGET = env.int("REMINDER_DAILY_BUDGET", default=1)
 
+# --- Program archives --------------------------------------------------------------------
+# HMAC-SHA256 key signing the archives of `export_program` (safety_reset/archive). Keep it as
+# long as the archives must be verifiable; whoever verifies needs the same key.
+EXPORT_SIGNING_KEY = env("EXPORT_SIGNING_KEY", default="")
+
 # --- Logging -----------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-}
+# One line per record on standard output. LOG_FORMAT=json (production's default) writes JSON
+# objects with `request_id` (the X-Request-ID of the request, carried into the Celery tasks it
+# queued), `task_id` and `task_name`; LOG_FORMAT=plain is for people reading a terminal.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+
+
+def logging_config(log_format: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "safety_reset.core.observability.RequestIdFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s "
+                "%(task_id)s %(task_name)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": LOG_LEVEL},
+        "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    }
+
+
+LOGGING = logging_config(env("LOG_FORMAT", default="plain"))
+
+# --- Metrics (django-prometheus) ---------------------------------------------------------
+# /metrics: request, database-free Django and Celery task metrics in Prometheus' format. Off
+# unless METRICS_ENABLED; then only for METRICS_ALLOWED_IPS or a scraper sending
+# `Authorization: Bearer METRICS_TOKEN`. Production allows no address by default: behind a
+# proxy on the same machine every visitor would come from 127.0.0.1.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Celery workers serve their own task metrics on this port (0: not served). Under gunicorn
+# and prefork workers set PROMETHEUS_MULTIPROC_DIR so every process's counts are summed.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+
+# --- Error reporting (Sentry) ------------------------------------------------------------
+# Only with SENTRY_DSN. No personal data is sent (send_default_pii off); SENTRY_ENVIRONMENT and
+# SENTRY_TRACES_SAMPLE_RATE tune it.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        send_default_pii=False,
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+    )

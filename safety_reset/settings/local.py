@@ -14,3 +14,7 @@ if not env("EMAIL_URL", default=""):
 
 # Serve static files straight from static/ while developing.
 WHITENOISE_AUTOREFRESH = True
+
+# /metrics for this machine only.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])

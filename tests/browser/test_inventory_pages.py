@@ -125,8 +125,10 @@ def test_program_manager_manages_inventory_and_catalog(page, screenshot):
 
     # Filtering swaps the table in place (htmx) and keeps the URL shareable.
     page.select_option("#id_blast_radius", "critical")
+    # Predicates are functions, not strings: a string is eval()ed in the page, which the
+    # Content Security Policy forbids.
     page.wait_for_function(
-        "document.querySelector('.result-count').textContent.includes('2 systems')"
+        "() => document.querySelector('.result-count').textContent.includes('2 systems')"
     )
     assert "blast_radius=critical" in page.url
 
@@ -138,7 +140,7 @@ def test_program_manager_manages_inventory_and_catalog(page, screenshot):
     page.select_option("#id_blast_radius", "critical")
     page.fill("#id_owner", "")
     page.type("#id_owner", "sam", delay=30)  # the datalist fills from the people search
-    page.wait_for_function("document.querySelectorAll('#people-options option').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('#people-options option').length > 0")
     page.fill("#id_owner", "senior0@example.test")
     page.fill("#id_senior_reviewer", "senior0@example.test")
     page.fill("#id_repositories", "https://github.com/acme/payments-gateway")

@@ -126,8 +126,20 @@ def _item(page, item):
 
 
 def _htmx_submit(page, locator, button_name):
+    """Click and wait until htmx has swapped and settled the response (or a new page loaded).
+
+    The POST's response arrives before htmx swaps it in, so waiting for the response alone
+    races the swap; htmx:afterSettle is the end of it.
+    """
+    page.evaluate(
+        "window.__settled = false;"
+        "document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true },"
+        " {once: true})"
+    )
     with page.expect_response(lambda r: r.request.method == "POST"):
         locator.get_by_role("button", name=button_name).click()
+    # After a full navigation the flag is gone (undefined), which also counts as done.
+    page.wait_for_function("() => window.__settled !== false")
     page.wait_for_load_state("networkidle")
 
 

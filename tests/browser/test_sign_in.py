@@ -27,7 +27,9 @@ def _program_with_systems(owner, count=3):
 def _sign_in_with_keyboard(page, email):
     page.goto("/accounts/login/")
     # The email field is autofocused; wait until the browser has really focused it.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'id_username'"
+    )
     page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type("demo")

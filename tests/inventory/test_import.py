@@ -362,3 +362,13 @@ def test_api_import_dry_run_then_apply_and_errors(world):
             }
         ]
     }
+
+
+@pytest.mark.django_db
+def test_api_import_without_a_file_names_the_field(client):
+    from tests.factories import PersonFactory
+
+    client.force_login(PersonFactory(role="program_manager"))
+    response = client.post("/api/v1/systems/import/", {"dry_run": "true"})
+    assert response.status_code == 400
+    assert "file" in response.json()

@@ -1,0 +1,58 @@
+"""The digest preview and email preferences: only one's own, sign-in required."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from safety_reset.inventory.models import Person
+from tests.roles import RoleWorld, client_as
+
+pytestmark = pytest.mark.django_db
+
+PREVIEW = reverse("notifications:digest-preview")
+PREFERENCES = reverse("notifications:preferences")
+
+
+@pytest.mark.parametrize("url", [PREVIEW, PREFERENCES])
+def test_anonymous_is_sent_to_sign_in(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("role", ["owner", "senior", "program_manager"])
+def test_preview_shows_only_ones_own_digest(client, role_world: RoleWorld, role):
+    person = role_world.person(role)
+    response = client_as(client, role_world, role).get(PREVIEW, {"person": 1, "email": "x"})
+    assert response.status_code == 200
+    digest = response.context["digest"]
+    assert digest.person == person
+    assert person.email in response.content.decode()
+    others = {p.email for p in Person.objects.exclude(pk=person.pk)}
+    assert not any(email in response.context["email_text"] for email in others)
+    assert "<script" not in response.context["email_html"]
+
+
+def test_owner_preview_lists_the_owners_system(client, role_world: RoleWorld):
+    response = client_as(client, role_world, "owner").get(PREVIEW)
+    assert role_world.system.name in response.context["email_text"]
+    assert role_world.other_system.name not in response.context["email_text"]
+
+
+def test_preferences_change_only_ones_own_flags(client, role_world: RoleWorld):
+    owner, senior = role_world.person("owner"), role_world.person("senior")
+    page = client_as(client, role_world, "owner").get(PREFERENCES)
+    assert page.status_code == 200
+    assert "cannot be turned off" in page.content.decode()
+    response = client.post(PREFERENCES, {"reminders_enabled": "on", "pk": senior.pk})
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    senior.refresh_from_db()
+    assert (owner.digest_enabled, owner.reminders_enabled) == (False, True)
+    assert (senior.digest_enabled, senior.reminders_enabled) == (True, True)
+
+
+def test_base_template_links_to_preferences(client, role_world: RoleWorld):
+    page = client_as(client, role_world, "owner").get(reverse("home"), follow=True)
+    assert f'href="{PREFERENCES}"' in page.content.decode()
