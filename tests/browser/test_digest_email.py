@@ -1,18 +1,20 @@
-"""The owner's digest email rendered by a real headless Chromium (tests/artifacts/digest-owner.png)."""
+"""The owner's digest email rendered by a real headless Chromium (tests/artifacts/digest-owner.png).
+
+It lives here, beside the browser fixtures: one session-wide Playwright for the whole suite
+(a second one, started while the first runs, is refused by Playwright's sync API).
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from safety_reset.notifications import digests, selectors
-from tests.browser.conftest import browser, screenshot  # noqa: F401 - the shared browser fixtures
-
-from .test_digests import TOKYO_MONDAY, _owner_world
+from tests.notifications.test_digests import TOKYO_MONDAY, _owner_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser]
 
 
-def test_owner_digest_renders(browser, screenshot, settings):  # noqa: F811 - fixtures
+def test_owner_digest_renders(browser, screenshot, settings):
     settings.SITE_URL = "https://reset.example.test"
     owner = _owner_world(time_zone="Asia/Tokyo")[0]
     [digest] = digests.digests_build(people=selectors.people_by_id([owner.pk]), now=TOKYO_MONDAY)
