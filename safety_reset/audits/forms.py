@@ -1,25 +1,14 @@
 """Forms of the system page: they parse input; the rules (and their messages) live in services.
 
-A service raises `ValidationError` keyed by field name; `add_service_errors` puts each message
-on its field (or on the form when the key is not a field), so the page shows it where it
-belongs and keeps everything else that was typed.
+A service raises `ValidationError` keyed by field name; `core.forms.add_service_errors` puts
+each message on its field, so the page shows it where it belongs and keeps what was typed.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from .services import PERSON_STATUSES
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form fields it names."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for name, messages in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
 
 
 class DateInput(forms.DateInput):

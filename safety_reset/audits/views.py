@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from safety_reset.core.forms import add_service_errors
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
     can_manage_program,
@@ -49,7 +50,6 @@ from .forms import (
     RequestEvidenceForm,
     WaiverDecideForm,
     WaiverRequestForm,
-    add_service_errors,
 )
 from .models import (
     Audit,

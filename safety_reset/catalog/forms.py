@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from safety_reset.core.forms import ServiceErrorsMixin
 from safety_reset.core.models import Severity
-from safety_reset.inventory.forms import ServiceErrorsMixin
 
 from .models import Category, Evaluation
 

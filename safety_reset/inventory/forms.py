@@ -14,31 +14,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 
+from safety_reset.core.forms import ServiceErrorsMixin
+
 from .models import BlastRadius, Org, Person, Role, System, Team
 
 SPLIT = re.compile(r"[\s,;]+")
-
-
-class ServiceErrorsMixin:
-    """Shows a service's `ValidationError` on the fields it names, and marks them invalid
-    (aria-invalid, aria-describedby) so assistive technology announces the message."""
-
-    fields: dict[str, forms.Field]
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"id_{name}-error"
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc.messages)
 
 
 def _emails(value: str) -> list[str]:

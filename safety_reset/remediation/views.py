@@ -21,13 +21,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from safety_reset.audits.forms import add_service_errors
 from safety_reset.audits.selectors import (
     audit_latest,
     history_timeline,
     systems_visible,
 )
 from safety_reset.audits.views import HtmxHttpRequest
+from safety_reset.core.forms import add_service_errors
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
     can_manage_program,
