@@ -244,8 +244,10 @@ class AuditViewSet(viewsets.ReadOnlyModelViewSet[Audit]):
     @extend_schema(request=None, responses={200: SignOffSerializer})
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request: Request, pk: str | None = None) -> Response:
-        """Sign the audit off. The system's owner signs first, once every item is covered; the
-        system's senior reviewer (never the owner) signs second."""
+        """Sign the audit off. The system's owner signs first, once every item is covered and
+        proven (passing items with their evidence, no evidence request open); the system's
+        senior reviewer (never the owner) signs second, once every attested item is verified.
+        A refusal (400) lists the items that block, each with why."""
         audit = self.get_object()
         person = actor(request)
         if person.pk == audit.system.owner_id:

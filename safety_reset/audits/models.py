@@ -194,6 +194,12 @@ class EvidenceKind(models.TextChoices):
     LINK = "link", "Link"
     FILE = "file", "File"
     SNAPSHOT = "snapshot", "Check snapshot"
+    # A senior reviewer's request for more evidence: a record on the item, never evidence.
+    REQUEST = "request", "Evidence request"
+
+
+# What a person attaches to prove an attested item (a request or a snapshot is not that).
+ATTESTED_EVIDENCE_KINDS = (EvidenceKind.NOTE, EvidenceKind.LINK, EvidenceKind.FILE)
 
 
 @pghistory.track()
@@ -220,7 +226,8 @@ class Evidence(models.Model):
                 condition=(Q(kind=EvidenceKind.NOTE) & ~Q(note=""))
                 | (Q(kind=EvidenceKind.LINK) & ~Q(url=""))
                 | (Q(kind=EvidenceKind.FILE) & ~Q(file="") & ~Q(sha256=""))
-                | (Q(kind=EvidenceKind.SNAPSHOT) & Q(snapshot__isnull=False)),
+                | (Q(kind=EvidenceKind.SNAPSHOT) & Q(snapshot__isnull=False))
+                | (Q(kind=EvidenceKind.REQUEST) & ~Q(note="")),
                 name="evidence_has_content_of_its_kind",
             ),
         ]

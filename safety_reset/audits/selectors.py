@@ -32,6 +32,7 @@ from django.db.models.functions import JSONObject, Lag
 from safety_reset.catalog.models import Category
 from safety_reset.inventory.models import Person, System
 
+from . import rules
 from .models import (
     COVERED_STATUSES,
     OPEN_WAIVER_STATES,
@@ -179,7 +180,7 @@ def checklist_items(*, audit: Audit, item_ids: Sequence[int] | None = None) -> l
 
     Six queries whatever the number of items, evidence, exceptions or tasks.
     """
-    items = (
+    items = rules.with_evidence_flags(
         audit.items.select_related("control", "status_changed_by", "attested_by", "verified_by")
         .prefetch_related(
             Prefetch(
@@ -204,9 +205,6 @@ def checklist_items(*, audit: Audit, item_ids: Sequence[int] | None = None) -> l
     return list(items)
 
 
-EVIDENCE_REQUEST_PREFIX = "Evidence requested: "
-
-
 @dataclass
 class ItemCard:
     """One checklist item as the system page shows it (everything already loaded)."""
@@ -219,7 +217,8 @@ class ItemCard:
 
     @property
     def evidence(self) -> list[Evidence]:
-        return list(self.item.evidence.all())
+        """What proves the item: notes, links, files and check snapshots (not requests)."""
+        return [e for e in self.item.evidence.all() if e.kind != EvidenceKind.REQUEST]
 
     @property
     def waivers(self) -> list[Waiver]:
@@ -246,12 +245,22 @@ class ItemCard:
         """The senior's latest request for evidence, while it is outstanding."""
         if not self.item.evidence_requested:
             return None
-        return next((e for e in self.evidence if e.note.startswith(EVIDENCE_REQUEST_PREFIX)), None)
+        return next((e for e in self.item.evidence.all() if e.kind == EvidenceKind.REQUEST), None)
 
     @property
     def evidence_request_text(self) -> str:
         request = self.evidence_request
-        return request.note[len(EVIDENCE_REQUEST_PREFIX) :] if request else ""
+        return request.note if request else ""
+
+    @property
+    def evidence_missing(self) -> str | None:
+        """For an item passing by attestation, the evidence it still lacks."""
+        return rules.passing_without_evidence(self.item, rules.kinds_of(self.item))
+
+    @property
+    def evidence_needed(self) -> str:
+        """What the control asks for before the item can be marked passing, in words."""
+        return self.item.control.get_evidence_required_display().lower()
 
     @property
     def is_covered(self) -> bool:
@@ -259,12 +268,10 @@ class ItemCard:
 
     @property
     def needs_verification(self) -> bool:
-        item = self.item
-        return (
-            item.source == StatusSource.PERSON
-            and item.status != ItemStatus.NOT_ASSESSED
-            and item.verified_by_id is None
-        )
+        return rules.needs_verification(self.item)
+
+    def verify_refusal(self, verifier_id: int) -> str | None:
+        return rules.verify_refusal(self.item, rules.kinds_of(self.item), verifier_id=verifier_id)
 
 
 @dataclass
@@ -301,30 +308,54 @@ class AuditSummary:
     covered: int
     failing: int
     not_assessed: int
-    blockers: tuple[ChecklistItem, ...]
+    # What keeps the owner's signature back, and what keeps the senior's back (rules.py).
+    blockers: tuple[rules.Blocker, ...]
+    senior_blockers: tuple[rules.Blocker, ...]
 
     @property
     def ready_to_sign(self) -> bool:
         return self.total > 0 and not self.blockers
 
+    @property
+    def ready_for_senior(self) -> bool:
+        return self.total > 0 and not self.senior_blockers
+
+    @property
+    def unverified(self) -> int:
+        return sum(1 for b in self.senior_blockers if b.why == "not verified yet")
+
 
 def audit_summary(items: Iterable[ChecklistItem]) -> AuditSummary:
-    items = list(items)
-    blockers = tuple(item for item in items if item.status not in COVERED_STATUSES)
+    """Counts and blockers of an audit, from items read with `rules.with_evidence_flags`."""
+    items = [item for item in items if item.control.retired_at is None]
+    covered = sum(1 for item in items if item.status in COVERED_STATUSES)
     return AuditSummary(
         total=len(items),
-        covered=len(items) - len(blockers),
+        covered=covered,
         failing=sum(1 for item in items if item.status == ItemStatus.FAILING),
         not_assessed=sum(1 for item in items if item.status == ItemStatus.NOT_ASSESSED),
-        blockers=blockers,
+        blockers=tuple(rules.blockers_of(items, senior=False)),
+        senior_blockers=tuple(rules.blockers_of(items, senior=True)),
     )
 
 
 def audit_items_brief(*, audit: Audit) -> list[ChecklistItem]:
-    """Every item's status and control title: enough for the summary and the sign-off panel."""
+    """Every item's status, proof and control: enough for the summary and the sign-off panel."""
     return list(
-        audit.items.select_related("control")
-        .only("id", "status", "audit_id", "control__title", "control__position")
+        rules.with_evidence_flags(audit.items.select_related("control"))
+        .only(
+            "id",
+            "status",
+            "source",
+            "audit_id",
+            "evidence_requested",
+            "verified_by_id",
+            "attested_by_id",
+            "control__title",
+            "control__position",
+            "control__evidence_required",
+            "control__retired_at",
+        )
         .order_by("control__position", "control__key")
     )
 
@@ -573,8 +604,8 @@ def _summarize_evidence(view: EventView) -> str | None:
         return f"Attached a file: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
     if event.kind == EvidenceKind.LINK:
         return f"Added a link: {event.url}"
-    if event.note.startswith(EVIDENCE_REQUEST_PREFIX):
-        return f"Asked for evidence: {_format(event.note[len(EVIDENCE_REQUEST_PREFIX) :], EVIDENCE_FIELDS[0], {})}"
+    if event.kind == EvidenceKind.REQUEST:
+        return f"Asked for evidence: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
     return f"Added a note: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
 
 
@@ -762,14 +793,19 @@ def items_awaiting_verification(
     *, person: Person, program: Program, limit: int = 25
 ) -> tuple[list[ChecklistItem], int]:
     """Items a person attested as passing or not applicable, not yet verified by this senior."""
-    items = ChecklistItem.objects.filter(
-        audit__program=program,
-        audit__system__senior_reviewer=person,
-        source=StatusSource.PERSON,
-        status__in=(ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE),
-        verified_by__isnull=True,
-        evidence_requested=False,
-    ).exclude(attested_by=person)
+    items = (
+        rules.with_evidence_flags(ChecklistItem.objects.all())
+        .filter(
+            audit__program=program,
+            audit__system__senior_reviewer=person,
+            source=StatusSource.PERSON,
+            status__in=rules.VERIFIABLE_STATUSES,
+            verified_by__isnull=True,
+            evidence_requested=False,
+        )
+        .filter(rules.has_required_evidence())
+        .exclude(attested_by=person)
+    )
     total = items.count()
     rows = list(
         items.select_related("control", "audit__system", "attested_by").order_by(

@@ -29,6 +29,7 @@ from safety_reset.inventory.permissions import (
     require,
 )
 
+from . import rules
 from .models import (
     COVERED_STATUSES,
     OPEN_WAIVER_STATES,
@@ -54,7 +55,26 @@ def _context(actor: Person | None, action: str) -> Any:
     return pghistory.context(actor=actor.pk if actor else None, action=action)
 
 
+def _lock_audit(audit_id: int) -> Audit:
+    """Take the audit's row lock: the first lock of every change its rules span.
+
+    The lock order is always the audit, then its items (and an item's exceptions): an item's
+    status, an exception's decision, evidence requests and both sign-offs all serialise on the
+    audit, so a sign-off's re-check of the blocking items cannot race a change of one of them.
+    """
+    return (
+        Audit.objects.select_for_update(of=("self",))
+        .select_related("system", "program")
+        .get(pk=audit_id)
+    )
+
+
 def _lock_item(item: ChecklistItem) -> ChecklistItem:
+    """Lock the item's audit, then the item; the item comes back fresh from the database."""
+    audit_id = item.audit_id
+    if audit_id is None:  # pragma: no cover - an item always has an audit
+        raise ValueError("An item without an audit cannot be locked.")
+    _lock_audit(audit_id)
     return (
         ChecklistItem.objects.select_for_update(of=("self",))
         .select_related("audit__system", "audit__program", "control")
@@ -94,9 +114,24 @@ def item_assess(
                     "passing by hand. Fix the repositories, or request an exception."
                 }
             )
+        if status == ItemStatus.PASSING:
+            missing = rules.evidence_missing(
+                item.control.evidence_required, rules.evidence_kinds(item)
+            )
+            if missing:
+                raise ValidationError(
+                    {
+                        "status": f"Add the evidence first: “{item.control.title}” needs "
+                        f"{missing} before it can be marked passing."
+                    }
+                )
+        label = ItemStatus(status).label.lower()
         if item.status == ItemStatus.EXCEPTED and status == ItemStatus.FAILING:
-            _withdraw_open_waiver(item, actor, "The owner marked the item failing.")
-        was_covered = item.status in COVERED_STATUSES
+            _withdraw_open_waiver(item, actor, f"{actor} marked the item failing.")
+        elif status in rules.VERIFIABLE_STATUSES:
+            _withdraw_open_waiver(
+                item, actor, f"No longer needed: {actor} marked the item {label}."
+            )
         item.status = status
         item.reason = reason
         item.source = StatusSource.PERSON
@@ -105,10 +140,11 @@ def item_assess(
         item.attested_by = actor
         item.verified_by = None
         item.verified_at = None
-        item.evidence_requested = False
+        if status == ItemStatus.NOT_APPLICABLE:
+            # The reason answers an open request for evidence.
+            item.evidence_requested = False
         item.save()
-        if status == ItemStatus.FAILING and was_covered:
-            _revoke_signoff(item.audit, f"“{item.control.title}” was marked failing by {actor}.")
+        _revoke_if_blocking(item, f"“{item.control.title}” was marked {label} by {actor}.")
         return item
 
 
@@ -135,6 +171,7 @@ def item_record_check(
         was_covered = item.status in COVERED_STATUSES
         if passing:
             if item.status not in (ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE):
+                _withdraw_open_waiver(item, None, "No longer needed: the automated check passes.")
                 item.status = ItemStatus.PASSING
                 item.source = StatusSource.AUTOMATED
                 item.reason = ""
@@ -165,19 +202,17 @@ def item_record_check(
 
 
 def item_verify(*, item: ChecklistItem, actor: Person) -> ChecklistItem:
-    """The senior reviewer confirms an attested item's evidence."""
+    """The senior reviewer confirms an attested item's evidence (rules.verify_refusal)."""
     with transaction.atomic(), _context(actor, "item.verify"):
         item = _lock_item(item)
         require(
             can_review_system(actor, item.audit.system),
             "Only the system's senior reviewer can verify evidence.",
         )
-        if item.status == ItemStatus.NOT_ASSESSED:
-            raise ValidationError({"status": "Assess the item before it is verified."})
-        if item.attested_by_id == actor.pk:
-            raise ValidationError(
-                {"verified_by": "Evidence is verified by someone else than who attested it."}
-            )
+        refusal = rules.verify_refusal(item, rules.evidence_kinds(item), verifier_id=actor.pk)
+        if refusal:
+            field = "verified_by" if item.attested_by_id == actor.pk else "status"
+            raise ValidationError({field: refusal})
         item.verified_by = actor
         item.verified_at = timezone.now()
         item.evidence_requested = False
@@ -186,7 +221,10 @@ def item_verify(*, item: ChecklistItem, actor: Person) -> ChecklistItem:
 
 
 def item_request_evidence(*, item: ChecklistItem, actor: Person, note: str) -> ChecklistItem:
-    """The senior reviewer sends an item back to the owner for more evidence."""
+    """The senior reviewer sends an item back to the owner for more evidence.
+
+    The open request blocks both signatures, so an active sign-off is revoked.
+    """
     note = (note or "").strip()
     with transaction.atomic(), _context(actor, "item.request_evidence"):
         item = _lock_item(item)
@@ -196,12 +234,15 @@ def item_request_evidence(*, item: ChecklistItem, actor: Person, note: str) -> C
         )
         if not note:
             raise ValidationError({"note": "Say what evidence is missing."})
+        if item.status == ItemStatus.NOT_ASSESSED:
+            raise ValidationError({"note": "The item is not assessed yet: there is no evidence."})
         item.evidence_requested = True
         item.verified_by = None
         item.verified_at = None
         item.save(update_fields=["evidence_requested", "verified_by", "verified_at", "updated_at"])
-        Evidence.objects.create(
-            item=item, kind=EvidenceKind.NOTE, note=f"Evidence requested: {note}", created_by=actor
+        Evidence.objects.create(item=item, kind=EvidenceKind.REQUEST, note=note, created_by=actor)
+        _revoke_signoff(
+            item.audit, f"{actor} asked for more evidence on “{item.control.title}”: {note}"
         )
         return item
 
@@ -346,10 +387,18 @@ def waiver_request(
 
 
 def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "") -> Waiver:
-    """The senior reviewer (never the requester) approves or rejects a requested exception."""
+    """The senior reviewer (never the requester) approves or rejects a requested exception.
+
+    Locks the audit, then the exception and its item, and re-checks inside the lock that the
+    item still fails: an exception is never approved over an item that passes meanwhile.
+    """
     with transaction.atomic(), _context(actor, "waiver.approve" if approve else "waiver.reject"):
+        audit_id = (
+            Waiver.objects.filter(pk=waiver.pk).values_list("item__audit_id", flat=True).get()
+        )
+        _lock_audit(audit_id)
         waiver = (
-            Waiver.objects.select_for_update()
+            Waiver.objects.select_for_update(of=("self",))
             .select_related("item__audit__system")
             .get(pk=waiver.pk)
         )
@@ -365,13 +414,20 @@ def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "
             )
         if not approve and not note.strip():
             raise ValidationError({"decision_note": "Say why the exception is rejected."})
+        item = _lock_item(waiver.item)
+        if approve and item.status != ItemStatus.FAILING:
+            raise ValidationError(
+                {
+                    "state": f"The item is {item.get_status_display().lower()} now, "
+                    "so it needs no exception."
+                }
+            )
         waiver.state = WaiverState.APPROVED if approve else WaiverState.REJECTED
         waiver.decided_by = actor
         waiver.decided_at = timezone.now()
         waiver.decision_note = note.strip()
         waiver.save()
         if approve:
-            item = _lock_item(waiver.item)
             item.status = ItemStatus.EXCEPTED
             item.status_changed_at = waiver.decided_at
             item.status_changed_by = actor
@@ -380,15 +436,19 @@ def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "
 
 
 def waivers_expire(*, today: dt.date) -> int:
-    """Approved exceptions past their expiry end; their items are failing again. Safe to rerun."""
+    """Approved exceptions past their expiry end; their items are failing again. Safe to rerun.
+
+    One exception per transaction, audit locked first like every item change.
+    """
     expired = 0
     due = Waiver.objects.filter(state=WaiverState.APPROVED, expires_on__lt=today).values_list(
-        "pk", flat=True
+        "pk", "item__audit_id"
     )
-    for pk in list(due):
+    for pk, audit_id in list(due):
         with transaction.atomic(), _context(None, "waiver.expire"):
+            _lock_audit(audit_id)
             waiver = (
-                Waiver.objects.select_for_update(skip_locked=True)
+                Waiver.objects.select_for_update(of=("self",))
                 .filter(pk=pk, state=WaiverState.APPROVED)
                 .first()
             )
@@ -411,52 +471,70 @@ def waivers_expire(*, today: dt.date) -> int:
     return expired
 
 
-def _withdraw_open_waiver(item: ChecklistItem, actor: Person, why: str) -> None:
+def _withdraw_open_waiver(item: ChecklistItem, actor: Person | None, why: str) -> int:
+    """End the item's open exception (requested or approved): it is no longer needed.
+
+    The exception keeps `why` as its decision note, which the item and the requester's notices
+    show; the history trigger records the change under the caller's context. The caller holds
+    the audit's and the item's locks.
+    """
+    withdrawn = 0
     for waiver in item.waivers.select_for_update().filter(state__in=OPEN_WAIVER_STATES):
         waiver.state = WaiverState.WITHDRAWN
         waiver.decision_note = why
         waiver.save(update_fields=["state", "decision_note", "updated_at"])
+        withdrawn += 1
+    return withdrawn
 
 
 # --- Sign-off --------------------------------------------------------------------------------
 
 
-def audit_blocking_items(audit: Audit) -> list[ChecklistItem]:
-    """Items that keep an audit from being signed: anything not passing, n/a or excepted.
+def audit_blockers(audit: Audit, *, senior: bool) -> list[rules.Blocker]:
+    """Items that keep the owner's (or the senior's) signature back, with why (rules.py).
 
     Items of retired controls keep their history but no longer count.
     """
-    return list(
+    items = rules.with_evidence_flags(
         audit.items.filter(control__retired_at__isnull=True)
-        .exclude(status__in=COVERED_STATUSES)
         .select_related("control")
-        .order_by("control__position")
+        .order_by("control__position", "control__key")
     )
+    return rules.blockers_of(items, senior=senior)
+
+
+def audit_blocking_items(audit: Audit) -> list[ChecklistItem]:
+    """The items that keep the owner from signing."""
+    return [blocker.item for blocker in audit_blockers(audit, senior=False)]
 
 
 def signoff_owner(*, audit: Audit, actor: Person) -> SignOff:
-    """The owner signs when every item is passing, not applicable or excepted."""
+    """The owner signs when every item is covered, proven and no evidence request is open.
+
+    The audit's lock is held while the items are re-checked, so no item can turn blocking
+    between the check and the signature.
+    """
     with transaction.atomic(), _context(actor, "signoff.owner"):
-        audit = Audit.objects.select_for_update().select_related("system").get(pk=audit.pk)
+        audit = _lock_audit(audit.pk)
         require(actor.pk == audit.system.owner_id, "Only the system's owner signs first.")
         if SignOff.objects.filter(audit=audit, revoked_at__isnull=True).exists():
             raise ValidationError({"audit": "This audit is already signed by its owner."})
-        blocking = audit_blocking_items(audit)
-        if blocking:
-            names = ", ".join(item.control.title for item in blocking[:5])
-            more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
-            raise ValidationError(
-                {"audit": f"{len(blocking)} item(s) are not covered yet: {names}{more}."}
-            )
+        blockers = audit_blockers(audit, senior=False)
+        if blockers:
+            raise ValidationError({"audit": rules.blockers_message(blockers, who="owner's")})
         return SignOff.objects.create(audit=audit, owner_signed_by=actor)
 
 
 def signoff_senior(*, audit: Audit, actor: Person) -> SignOff:
-    """The senior reviewer gives the second signature. The database refuses the owner too."""
+    """The senior reviewer gives the second signature once every attested item is verified.
+
+    The database refuses the owner's own second signature too. Audit locked first, then the
+    sign-off; the blocking items are re-checked inside the lock.
+    """
     with transaction.atomic(), _context(actor, "signoff.senior"):
+        audit = _lock_audit(audit.pk)
         signoff = (
-            SignOff.objects.select_for_update()
-            .select_related("audit__system")
+            SignOff.objects.select_for_update(of=("self",))
             .filter(audit=audit, revoked_at__isnull=True)
             .first()
         )
@@ -470,10 +548,32 @@ def signoff_senior(*, audit: Audit, actor: Person) -> SignOff:
             raise ValidationError({"audit": "The owner signs first."})
         if signoff.senior_signed_by_id is not None:
             raise ValidationError({"audit": "This audit is already signed off."})
+        blockers = audit_blockers(audit, senior=True)
+        if blockers:
+            raise ValidationError({"audit": rules.blockers_message(blockers, who="senior")})
         signoff.senior_signed_by = actor
         signoff.senior_signed_at = timezone.now()
         signoff.save()
         return signoff
+
+
+def _revoke_if_blocking(item: ChecklistItem, reason: str) -> SignOff | None:
+    """After a change of an item, revoke the active sign-off if the item now blocks it.
+
+    A sign-off waiting for the senior is held back by what blocks the owner; a complete one
+    also by an attested item that is no longer verified. The caller holds the audit's lock.
+    """
+    signoff = (
+        SignOff.objects.select_for_update(of=("self",))
+        .filter(audit_id=item.audit_id, revoked_at__isnull=True)
+        .first()
+    )
+    if signoff is None:
+        return None
+    senior = signoff.senior_signed_by_id is not None
+    if rules.item_blocker(item, rules.evidence_kinds(item), senior=senior) is None:
+        return None
+    return _revoke_signoff(item.audit, reason)
 
 
 def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
@@ -482,7 +582,9 @@ def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
     The notifications app tells both signers (it finds revoked sign-offs it has not told).
     """
     signoff = (
-        SignOff.objects.select_for_update().filter(audit=audit, revoked_at__isnull=True).first()
+        SignOff.objects.select_for_update(of=("self",))
+        .filter(audit=audit, revoked_at__isnull=True)
+        .first()
     )
     if signoff is None:
         return None

@@ -156,6 +156,8 @@ class ItemForms:
     ask: Form | None = None
     decide: Form | None = None
     can_verify: bool = False
+    # Why the senior reviewer cannot verify this attested item yet (shown instead of the button).
+    verify_blocked: str = ""
 
 
 @dataclass
@@ -222,7 +224,10 @@ def _item_forms(
     if roles.can_review:
         if item.status != ItemStatus.NOT_ASSESSED:
             forms.ask = bound.get("ask") or RequestEvidenceForm(auto_id=f"i{pk}-ask-%s")
-            forms.can_verify = card.needs_verification and item.attested_by_id != roles.person.pk
+            if card.needs_verification:
+                refusal = card.verify_refusal(roles.person.pk)
+                forms.can_verify = refusal is None
+                forms.verify_blocked = refusal or ""
         waiver = card.open_waiver
         if (
             waiver is not None

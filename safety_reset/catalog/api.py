@@ -16,7 +16,7 @@ from safety_reset.core.api import ReadsWholeProgram, actor
 from safety_reset.core.models import Severity
 
 from . import services
-from .models import Category, Control, Evaluation
+from .models import Category, Control, Evaluation, EvidenceRequirement
 
 
 class ControlSerializer(serializers.ModelSerializer[Control]):
@@ -35,6 +35,7 @@ class ControlSerializer(serializers.ModelSerializer[Control]):
             "category",
             "severity",
             "evaluation",
+            "evidence_required",
             "position",
             "retired_at",
         ]
@@ -48,6 +49,9 @@ class ControlAddSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     evaluation = serializers.ChoiceField(choices=Evaluation.choices)
+    evidence_required = serializers.ChoiceField(
+        choices=EvidenceRequirement.choices, default=EvidenceRequirement.ANY
+    )
 
 
 class ControlViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet[Control]):

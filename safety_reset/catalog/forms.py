@@ -7,7 +7,7 @@ from django import forms
 from safety_reset.core.forms import ServiceErrorsMixin
 from safety_reset.core.models import Severity
 
-from .models import Category, Evaluation
+from .models import Category, Evaluation, EvidenceRequirement
 
 
 class ControlEditForm(ServiceErrorsMixin, forms.Form):
@@ -37,7 +37,27 @@ class ControlAddForm(ControlEditForm):
         "says it holds and attaches evidence.",
     )
 
-    field_order = ["key", "title", "guidance", "category", "severity", "evaluation"]
+    evidence_required = forms.ChoiceField(
+        choices=EvidenceRequirement.choices,
+        initial=EvidenceRequirement.ANY,
+        required=False,
+        label="Evidence a passing item needs",
+        help_text="What the owner attaches before marking the item passing by hand (an "
+        "automated check's snapshot is its own evidence).",
+    )
+
+    field_order = [
+        "key",
+        "title",
+        "guidance",
+        "category",
+        "severity",
+        "evaluation",
+        "evidence_required",
+    ]
+
+    def clean_evidence_required(self) -> str:
+        return str(self.cleaned_data.get("evidence_required") or EvidenceRequirement.ANY)
 
     def clean_key(self) -> str:
         return str(self.cleaned_data["key"]).strip().lower()

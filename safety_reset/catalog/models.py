@@ -36,6 +36,14 @@ class Evaluation(models.TextChoices):
     ATTESTATION = "attestation", "Attestation with evidence"
 
 
+class EvidenceRequirement(models.TextChoices):
+    """What a person must attach before an item of the control can be marked passing."""
+
+    ANY = "any", "A note, a link or a file"
+    LINK = "link", "A link"
+    FILE = "file", "A file"
+
+
 class ControlQuerySet(models.QuerySet["Control"]):
     def active(self) -> "ControlQuerySet":
         return self.filter(retired_at__isnull=True)
@@ -52,6 +60,15 @@ class Control(TimeStampedModel):
     category = models.CharField(max_length=20, choices=Category.choices)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
     evaluation = models.CharField(max_length=12, choices=Evaluation.choices)
+    evidence_required = models.CharField(
+        max_length=8,
+        choices=EvidenceRequirement.choices,
+        default=EvidenceRequirement.ANY,
+        # Also a database default: rows written by older code (earlier data migrations) get it.
+        db_default=EvidenceRequirement.ANY,
+        help_text="What a person attaches before marking an item of this control passing. "
+        "An automated check's own snapshot is its evidence.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
     retired_at = models.DateTimeField(
         null=True,

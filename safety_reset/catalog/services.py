@@ -31,7 +31,7 @@ from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import can_manage_program, require
 
 from .defaults import install_default_catalog
-from .models import Catalog, Category, Control, Evaluation
+from .models import Catalog, Category, Control, Evaluation, EvidenceRequirement
 from .selectors import programs_open
 
 # Items are inserted in batches of this many rows: a handful of statements even for a
@@ -71,6 +71,7 @@ def control_add(
     category: str,
     severity: str,
     evaluation: str,
+    evidence_required: str = EvidenceRequirement.ANY,
 ) -> Control:
     """Add a control to a running program's catalog, and its item to every audit at once.
 
@@ -102,6 +103,8 @@ def control_add(
             errors["category"] = ["Choose a category."]
         if evaluation not in Evaluation.values:
             errors["evaluation"] = ["Choose how the control is evaluated."]
+        if evidence_required not in EvidenceRequirement.values:
+            errors["evidence_required"] = ["Choose the evidence a passing item needs."]
         open_programs = [p for p in programs_open() if p.catalog_id == catalog.pk]
         if program.pk not in {p.pk for p in open_programs}:
             errors["program"] = [
@@ -121,6 +124,7 @@ def control_add(
                 category=category,
                 severity=severity,
                 evaluation=evaluation,
+                evidence_required=evidence_required,
                 position=position,
             )
             try:

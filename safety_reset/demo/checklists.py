@@ -234,13 +234,16 @@ class _ItemPlanner:
             asked = day + rng.randint(1, 5)
             if not self.happens(system, asked):
                 return
-            item.change(asked, self.clock.at(asked, rng.random()), evidence_requested=True)
+            asked_at = self.clock.at(asked, rng.random())
+            item.change(asked, asked_at, evidence_requested=True, actor=system.reviewer)
+            request = rng.choice(texts.REQUEST_EVIDENCE_NOTES)
+            world.evidence.append(
+                EvidencePlan(index, "request", asked_at, system.reviewer, note=request)
+            )
             answered = asked + rng.randint(1, 3)
             if not self.happens(system, answered):
                 return
-            note = (
-                f"Re: “{rng.choice(texts.REQUEST_EVIDENCE_NOTES)}” Attached the production version."
-            )
+            note = f"Re: “{request}” Attached the production version."
             answered_at = self.clock.at(answered, rng.random())
             world.evidence.append(EvidencePlan(index, "note", answered_at, actor, note=note))
             verify_day = answered + rng.randint(1, 8)
@@ -366,7 +369,13 @@ class _ItemPlanner:
             if fix_day > task.history.created_day + 1 and rng.random() < 0.6:
                 self.progress(task, system, task.history.created_day + 1, state="in_progress")
             close_at = max(fix_at, self.clock.after(task.history.updated_at, rng))
-            task.history.change(fix_day, close_at, state="done", closed_at=close_at)
+            task.history.change(
+                fix_day,
+                close_at,
+                state="done",
+                closed_at=close_at,
+                actor=task.history.initial["assignee"],
+            )
 
     def progress(self, task: TaskPlan, system: SystemPlan, day: int, *, state: str) -> None:
         if self.happens(system, day):
@@ -374,7 +383,7 @@ class _ItemPlanner:
                 self.clock.at(day, self.rng.random()),
                 self.clock.after(task.history.updated_at, self.rng),
             )
-            task.history.change(day, at, state=state)
+            task.history.change(day, at, state=state, actor=task.history.initial["assignee"])
 
     def new_task(
         self,

@@ -107,6 +107,8 @@ class Step:
     day: int
     at: dt.datetime
     changes: dict[str, Any]
+    # Who made the change (a person's plan index), when no person field of `changes` says it.
+    actor: int | None = None
 
 
 @dataclass
@@ -122,8 +124,8 @@ class History:
     initial: dict[str, Any]
     steps: list[Step] = field(default_factory=list)
 
-    def change(self, day: int, at: dt.datetime, **changes: Any) -> None:
-        self.steps.append(Step(day, at, changes))
+    def change(self, day: int, at: dt.datetime, actor: int | None = None, **changes: Any) -> None:
+        self.steps.append(Step(day, at, changes, actor))
 
     def final(self) -> dict[str, Any]:
         state = dict(self.initial)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pghistory.models
 import pgtrigger
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -57,6 +58,18 @@ from .story import plan_world
 M = TypeVar("M", bound=models.Model)
 
 BATCH = 2000
+# Person fields of a seeded change that say who made it, most telling first.
+ACTOR_FIELDS = (
+    "verified_by",
+    "decided_by",
+    "senior_signed_by",
+    "status_changed_by",
+    "attested_by",
+    "owner_signed_by",
+    "requested_by",
+    "wont_do_requested_by",
+    "created_by",
+)
 PROGRAM_SLUG = "code-safety-reset"
 PROGRAM_MANAGERS_GROUP = "Program managers"
 PROGRAM_DESCRIPTION = (
@@ -203,6 +216,7 @@ class _Writer:
         self.item_ids: list[int] = []
         self.incident_ids: list[int] = []
         self.program_id = 0
+        self.contexts: dict[tuple[int | None, str], Any] = {}
 
     def write(self) -> None:
         self.organisation()
@@ -418,6 +432,30 @@ class _Writer:
         ]
         _insert(Evidence, rows)  # written once, never changed: its insert event is enough
 
+    def context(self, model: type[models.Model], changes: dict[str, Any], actor: int | None) -> Any:
+        """The history context of a seeded change: who acted (a person, or the robot's action).
+
+        The person is the step's actor or the first person field the change sets; a change by
+        the nightly check is the check's. One context row per (actor, action), made on demand.
+        """
+        if actor is None:
+            actor = next((changes[f] for f in ACTOR_FIELDS if changes.get(f) is not None), None)
+        action = ""
+        if actor is None:
+            if changes.get("source") == "automated" or set(changes) == {"checked_at"}:
+                action = "item.check"
+            elif changes.get("state") == "expired":
+                action = "waiver.expire"
+        if actor is None and not action:
+            return None
+        key = (self.person(actor), action)
+        if key not in self.contexts:
+            metadata: dict[str, Any] = {"actor": key[0]} if key[0] else {}
+            if action:
+                metadata["action"] = action
+            self.contexts[key] = pghistory.models.Context.objects.create(metadata=metadata).pk
+        return self.contexts[key]
+
     def tracked(self, model: type[models.Model], plans: Sequence[Any], static: Any) -> list[int]:
         """Rows with a history: the final state as the row, and each state as a pghistory event."""
         rows = [
@@ -434,12 +472,12 @@ class _Writer:
         for pk, row, plan in zip(ids, rows, plans, strict=True):
             history: History = plan.history
             state = dict(history.initial)
-            moments: list[tuple[str, dt.datetime, dict[str, Any]]] = [
-                ("insert", history.created_at, {})
+            moments: list[tuple[str, dt.datetime, dict[str, Any], int | None]] = [
+                ("insert", history.created_at, history.initial, None)
             ]
-            moments += [("update", step.at, step.changes) for step in history.steps]
-            for label, at, changes in moments:
-                state.update(changes)
+            moments += [("update", step.at, step.changes, step.actor) for step in history.steps]
+            for label, at, changes, actor in moments:
+                state.update(changes if label == "update" else {})
                 events.append(
                     {
                         **row,
@@ -449,6 +487,7 @@ class _Writer:
                         "pgh_obj_id": pk,
                         "pgh_label": label,
                         "pgh_created_at": at,
+                        "pgh_context_id": self.context(model, changes, actor),
                     }
                 )
         _copy(model.pgh_event_model, events, ids=False)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from django.utils import timezone
 from safety_reset.audits.models import ItemStatus, SignOff, Waiver
 from safety_reset.remediation.models import RemediationTask
 from tests.api.conftest import api_client
-from tests.factories import RemediationTaskFactory, WaiverFactory
+from tests.factories import EvidenceFactory, RemediationTaskFactory, WaiverFactory
 from tests.roles import ROLES, RoleWorld
 
 # Reads of a system's objects: whoever sees the system.
@@ -47,13 +47,21 @@ REVIEWS = SEES | {"viewer": 403, "owner": 403, "delegate": 403, "program_manager
 MANAGES = {r: 403 for r in ROLES} | {"anonymous": 401, "program_manager": 200}
 
 
-def _status(world: RoleWorld, status: str) -> None:
+def _status(world: RoleWorld, status: str, *, verified: bool = False) -> None:
+    """Every item in a status by the owner's word, passing ones with a note as evidence."""
     for item in world.items:
         item.status = status
         item.source = "person"
         item.reason = "" if status == ItemStatus.PASSING else "why"
         item.attested_by = world.person("owner")
+        item.verified_by = world.person("senior") if verified else None
         item.save()
+        if status == ItemStatus.PASSING:
+            _note(item, world)
+
+
+def _note(item: Any, world: RoleWorld) -> None:
+    EvidenceFactory(item=item, kind="note", note="Screenshot.", created_by=world.person("owner"))
 
 
 def _waiver(world: RoleWorld) -> Waiver:
@@ -118,6 +126,7 @@ CASES = [
         lambda w: f"/api/v1/items/{w.items[0].pk}/assess/",
         WORKS,
         data=lambda w: {"status": "passing"},
+        setup=lambda w: _note(w.items[0], w),
     ),
     Case(
         "add evidence",
@@ -182,7 +191,7 @@ CASES = [
         lambda w: f"/api/v1/audits/{w.audit.pk}/sign-off/",
         REVIEWS | {"owner": 400},
         setup=lambda w: (
-            _status(w, ItemStatus.PASSING),
+            _status(w, ItemStatus.PASSING, verified=True),
             SignOff.objects.create(audit=w.audit, owner_signed_by=w.person("owner")),
         ),
     ),

@@ -24,6 +24,7 @@ from safety_reset.audits.models import ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.remediation import services as task_services
 from safety_reset.remediation.models import RemediationTask
 from tests.roles import ROLES, RoleWorld, client_as
+from tests.workflow import attest_passing, verify_attested
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,20 @@ def _fail(world: RoleWorld, item: ChecklistItem | None = None) -> ChecklistItem:
 
 def _pass_all(world: RoleWorld) -> None:
     for item in world.items:
-        services.item_assess(item=item, actor=world.person("owner"), status="passing")
+        attest_passing(item=item, actor=world.person("owner"))
+
+
+def _ready_for_senior(world: RoleWorld) -> SignOff:
+    """Every item attested with evidence and verified, and the owner's signature given."""
+    _pass_all(world)
+    verify_attested(audit=world.audit, senior=world.person("senior"))
+    return services.signoff_owner(audit=world.audit, actor=world.person("owner"))
+
+
+def _evidence_note(world: RoleWorld) -> Evidence:
+    return services.evidence_add(
+        item=world.items[0], actor=world.person("owner"), note="Ruleset screenshot."
+    )
 
 
 def _task(world: RoleWorld) -> RemediationTask:
@@ -151,6 +165,7 @@ CASES = [
         _item_url("item-assess"),
         WORK,
         method="post",
+        setup=_evidence_note,
         data=lambda w, c: {"status": "passing"},
         effect=lambda w, c: _reload(w.items[0]).status == "passing",
     ),
@@ -224,10 +239,7 @@ CASES = [
         lambda w, c: reverse("audits:signoff-senior", args=[w.system.slug]),
         REVIEW,
         method="post",
-        setup=lambda w: (
-            _pass_all(w),
-            services.signoff_owner(audit=w.audit, actor=w.person("owner")),
-        ),
+        setup=_ready_for_senior,
         effect=lambda w, c: SignOff.objects.filter(
             audit=w.audit, senior_signed_by__isnull=False
         ).exists(),
@@ -319,8 +331,7 @@ def test_every_role_is_in_every_row() -> None:
 
 
 def test_the_owner_never_sees_the_senior_button(client, world: RoleWorld) -> None:
-    _pass_all(world)
-    services.signoff_owner(audit=world.audit, actor=world.person("owner"))
+    _ready_for_senior(world)
     url = reverse("audits:system", args=[world.system.slug])
     senior_action = reverse("audits:signoff-senior", args=[world.system.slug]).encode()
     for role, sees in [("owner", False), ("delegate", False), ("senior", True)]:

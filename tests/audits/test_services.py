@@ -18,6 +18,7 @@ from tests.factories import (
     PersonFactory,
     SeniorFactory,
 )
+from tests.workflow import attest_passing, verify_attested
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ class TestAssess:
     def test_delegate_may_assess(self, item):
         delegate = PersonFactory()
         item.audit.system.delegates.add(delegate)
-        assert services.item_assess(item=item, actor=delegate, status="passing").status == "passing"
+        assert attest_passing(item=item, actor=delegate).status == "passing"
 
     @pytest.mark.parametrize("who", ["senior", "stranger", "program_manager"])
     def test_others_may_not_assess(self, item, senior, who):
@@ -174,7 +175,7 @@ class TestEvidence:
         assert "not accepted" in excinfo.value.message_dict["file"][0]
 
     def test_senior_verifies_and_requests_evidence(self, item, owner, senior):
-        services.item_assess(item=item, actor=owner, status="passing")
+        attest_passing(item=item, actor=owner)
         item = services.item_request_evidence(item=item, actor=senior, note="Screenshot please")
         assert item.evidence_requested
         services.evidence_add(item=item, actor=owner, note="Here it is")
@@ -184,7 +185,7 @@ class TestEvidence:
         assert item.verified_by == senior
 
     def test_owner_cannot_verify(self, item, owner):
-        services.item_assess(item=item, actor=owner, status="passing")
+        attest_passing(item=item, actor=owner)
         with pytest.raises(PermissionDenied):
             services.item_verify(item=item, actor=owner)
 
@@ -245,12 +246,13 @@ class TestSignOff:
     def _cover(self, audit, owner, count=2):
         items = [ChecklistItemFactory(audit=audit) for _ in range(count)]
         for item in items:
-            services.item_assess(item=item, actor=owner, status="passing")
+            attest_passing(item=item, actor=owner)
         return items
 
     def test_two_people_sign(self, audit, owner, senior):
         self._cover(audit, owner)
         services.signoff_owner(audit=audit, actor=owner)
+        verify_attested(audit=audit, senior=senior)
         signoff = services.signoff_senior(audit=audit, actor=senior)
         assert signoff.is_complete
 
@@ -259,7 +261,7 @@ class TestSignOff:
         ChecklistItemFactory(audit=audit)
         with pytest.raises(ValidationError) as excinfo:
             services.signoff_owner(audit=audit, actor=owner)
-        assert "not covered" in excinfo.value.message_dict["audit"][0]
+        assert "(not assessed)" in excinfo.value.message_dict["audit"][0]
 
     def test_owner_cannot_give_the_senior_signature(self, audit, owner):
         self._cover(audit, owner)
@@ -276,13 +278,14 @@ class TestSignOff:
     def test_regression_revokes_the_sign_off_with_why(self, audit, owner, senior):
         first, _ = self._cover(audit, owner)
         services.signoff_owner(audit=audit, actor=owner)
+        verify_attested(audit=audit, senior=senior)
         services.signoff_senior(audit=audit, actor=senior)
         _fail(first, owner, reason="Protection was turned off")
         signoff = SignOff.objects.get(audit=audit)
         assert signoff.revoked_at is not None
         assert "marked failing" in signoff.revoked_reason
         # The audit can be signed again once covered.
-        services.item_assess(item=first, actor=owner, status="passing")
+        attest_passing(item=first, actor=owner)
         services.signoff_owner(audit=audit, actor=owner)
         assert SignOff.objects.filter(audit=audit).count() == 2
 

@@ -17,6 +17,7 @@ from safety_reset.audits.models import Evidence, SignOff, Waiver
 from safety_reset.remediation.models import RemediationTask
 from tests.factories import AuditFactory, ChecklistItemFactory, ControlFactory
 from tests.roles import RoleWorld, client_as
+from tests.workflow import attest_passing
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +239,7 @@ class TestEvidence:
 
 class TestSeniorReview:
     def test_verify_and_request_evidence(self, client, world):
-        services.item_assess(item=world.items[0], actor=world.person("owner"), status="passing")
+        attest_passing(item=world.items[0], actor=world.person("owner"))
         senior = client_as(client, world, "senior")
         body = senior.get(_page(world)).content.decode()
         assert "Verify the evidence" in body
@@ -258,7 +259,8 @@ class TestSeniorReview:
     def test_verify_refused_by_a_rule_says_why(self, client, world):
         senior = client_as(client, world, "senior")
         response = senior.post(_url(world, "item-verify"), follow=True)
-        assert "Assess the item before it is verified." in response.content.decode()
+        assert "Only a passing or not-applicable item is verified." in response.content.decode()
+        assert _refresh(world.items[0]).verified_by is None
 
 
 class TestExceptions:
@@ -321,7 +323,7 @@ class TestExceptions:
 
         owner = client_as(client, world, "owner")
         item = world.items[1]
-        services.item_assess(item=item, actor=world.person("owner"), status="passing")
+        attest_passing(item=item, actor=world.person("owner"))
         response = owner.post(
             _url(world, "item-exception", item),
             {
@@ -380,16 +382,18 @@ class TestSignOff:
         response = owner_client.post(
             reverse("audits:signoff-owner", args=[world.system.slug]), follow=True
         )
-        assert "item(s) are not covered yet" in response.content.decode()
+        assert "keep the owner&#x27;s sign-off back" in response.content.decode()
         assert not SignOff.objects.exists()
 
     def test_two_signatures_then_a_regression_reopens(self, client, world):
         for item in world.items:
-            services.item_assess(item=item, actor=world.person("owner"), status="passing")
+            attest_passing(item=item, actor=world.person("owner"))
         owner = client_as(client, world, "owner")
         assert "Sign off as owner" in owner.get(_page(world)).content.decode()
         owner.post(reverse("audits:signoff-owner", args=[world.system.slug]))
         senior = client_as(client, world, "senior")
+        for item in world.items:
+            senior.post(_url(world, "item-verify", item))
         senior.post(reverse("audits:signoff-senior", args=[world.system.slug]))
         body = senior.get(_page(world)).content.decode()
         assert "Signed off" in body
@@ -407,6 +411,7 @@ class TestSignOff:
 class TestHistory:
     def test_timeline_says_who_when_and_before_after(self, owner_client, world):
         owner_client.post(_url(world, "item-assess"), {"status": "failing", "reason": "No rules."})
+        owner_client.post(_url(world, "item-evidence"), {"note": "Rules back on: screenshot."})
         owner_client.post(_url(world, "item-assess"), {"status": "passing", "reason": ""})
         body = owner_client.get(_page(world)).content.decode()
         owner = str(world.person("owner"))
@@ -421,7 +426,7 @@ class TestHistory:
         assert "<form" not in history
 
     def test_requests_are_tagged_by_the_middleware(self, owner_client, world):
-        owner_client.post(_url(world, "item-assess"), {"status": "passing"})
+        owner_client.post(_url(world, "item-assess"), {"status": "not_applicable", "reason": "x"})
         context = Context.objects.get()
         assert context.metadata["user"] == world.person("owner").pk
         assert context.metadata["actor"] == world.person("owner").pk
@@ -455,6 +460,7 @@ def test_pages_of_an_earlier_program_item_redirect_to_the_page(client, world):
         ),
     )
     item = ChecklistItemFactory(audit=old)
+    services.evidence_add(item=item, actor=world.person("owner"), note="Screenshot.")
     owner = client_as(client, world, "owner")
     url = reverse("audits:item-assess", args=[world.system.slug, item.pk])
     response = owner.post(url, {"status": "passing"}, **HTMX)

@@ -20,6 +20,7 @@ from tests.factories import (
     SystemFactory,
 )
 from tests.roles import RoleWorld, client_as
+from tests.workflow import attest_passing
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_owner_sees_systems_items_and_tasks_with_next_steps(client, role_world: 
 def test_evidence_asked_back_comes_first(client, role_world: RoleWorld):
     world = role_world
     item = world.items[2]
-    services.item_assess(item=item, actor=world.person("owner"), status="passing")
+    attest_passing(item=item, actor=world.person("owner"))
     services.item_request_evidence(item=item, actor=world.person("senior"), note="Show it.")
     body = _my_work(client, world, "delegate")
     assert body.index("Add the evidence asked for") < body.index(">Assess<")
@@ -82,7 +83,7 @@ def test_senior_sees_what_waits_for_review(client, role_world: RoleWorld):
         compensating_control="Manual review.",
         expires_on=timezone.localdate() + dt.timedelta(days=10),
     )
-    services.item_assess(item=second, actor=owner, status="passing")
+    attest_passing(item=second, actor=owner)
     task = task_services.task_create(
         actor=owner, system=world.system, title="Old task", program=world.program
     )
@@ -96,7 +97,7 @@ def test_senior_sees_what_waits_for_review(client, role_world: RoleWorld):
     assert f'href="{reverse("remediation:task", args=[task.pk])}">Agree or leave open' in body
     assert "Owner at work" in body
 
-    services.item_assess(item=first, actor=owner, status="passing")
+    attest_passing(item=first, actor=owner)
     services.item_assess(item=third, actor=owner, status="not_applicable", reason="No deploys.")
     services.signoff_owner(audit=world.audit, actor=owner)
     body = _my_work(client, world, "senior")

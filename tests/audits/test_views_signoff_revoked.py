@@ -16,6 +16,7 @@ from safety_reset.notifications import services as notify
 from safety_reset.notifications import tasks as notify_tasks
 from safety_reset.notifications.models import NotificationLog
 from tests.roles import RoleWorld, client_as
+from tests.workflow import attest_passing, verify_attested
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,9 @@ pytestmark = pytest.mark.django_db
 def _signed(world: RoleWorld) -> SignOff:
     owner = world.person("owner")
     for item in world.items:
-        services.item_assess(item=item, actor=owner, status="passing")
+        attest_passing(item=item, actor=owner)
     services.signoff_owner(audit=world.audit, actor=owner)
+    verify_attested(audit=world.audit, senior=world.person("senior"))
     return services.signoff_senior(audit=world.audit, actor=world.person("senior"))
 
 
@@ -60,7 +62,7 @@ def test_an_owner_only_signoff_tells_the_owner(role_world: RoleWorld):
     world = role_world
     owner = world.person("owner")
     for item in world.items:
-        services.item_assess(item=item, actor=owner, status="passing")
+        attest_passing(item=item, actor=owner)
     services.signoff_owner(audit=world.audit, actor=owner)
     services.item_assess(item=world.items[0], actor=owner, status="failing", reason="Oops.")
     assert notify.signoff_revocations_notify() == 1

@@ -20,6 +20,7 @@ from tests.factories import (
     SystemFactory,
     TeamFactory,
 )
+from tests.workflow import attest_passing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,9 +93,9 @@ def checkout():
         for n, (key, title, category, evaluation, guidance) in enumerate(CONTROLS)
     ]
     # Everything but the agent-roles item is already covered; its story is the test.
-    services.item_assess(item=items[0], actor=owner, status="passing")
+    attest_passing(item=items[0], actor=owner)
     services.evidence_add(item=items[0], actor=owner, note="Ruleset “main” requires 2 approvals.")
-    services.item_assess(item=items[2], actor=owner, status="passing")
+    attest_passing(item=items[2], actor=owner)
     services.item_assess(
         item=items[3], actor=owner, status="not_applicable", reason="Batch job, no on-call."
     )
@@ -258,6 +259,19 @@ def test_owner_works_the_checklist_and_both_sign(page, screenshot, checkout):
     review = page.get_by_role("region", name="Waiting for my review")
     review.get_by_role("link", name="Give the senior sign-off").click()
     page.wait_for_load_state("networkidle")
+    # The attested items are not verified yet: the panel lists them and offers no button.
+    attested = list(ChecklistItem.objects.filter(source="person").order_by("pk"))
+    assert len(attested) == 4  # three passing with evidence, one not applicable with its reason
+    panel = page.locator("#signoff")
+    assert panel.get_by_text("4 items keep the senior sign-off back").is_visible()
+    assert panel.get_by_text("Not verified yet").count() == 4
+    assert page.get_by_role("button", name="Give the senior sign-off").count() == 0
+    screenshot(page, "senior-system-blocked")
+    for one in attested:
+        _htmx_submit(page, _item(page, one), "Verify the evidence")
+        assert _item(page, one).get_by_text("Verified by Sam Senior").is_visible()
+    page.reload()
+    assert page.locator("#signoff").get_by_text("keep the senior sign-off back").count() == 0
     screenshot(page, "senior-system")
     page.get_by_role("button", name="Give the senior sign-off").click()
     page.wait_for_load_state("networkidle")

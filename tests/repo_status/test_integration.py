@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from safety_reset.audits.models import EvidenceKind, ItemStatus, SignOff, StatusSource
-from safety_reset.audits.services import item_assess
 from tests.factories import SignOffFactory
+from tests.workflow import attest_passing
 
 from .github_fake import FakePull, FakeRepo, classic_protection, pull_request_rule, ruleset
 from .test_github_scenarios import _pulls, ago, make_repo, sync
@@ -77,7 +77,7 @@ def test_failing_controls_get_reasons_and_evidence(github, client, automated_aud
     assert {c["number"] for c in snapshot["repositories"][0]["non_compliant"]} == {2, 3, 4, 5}
     # A person cannot mark the failing automated control passing.
     with pytest.raises(ValidationError):
-        item_assess(item=ai, actor=audit_system.owner, status=ItemStatus.PASSING)
+        attest_passing(item=ai, actor=audit_system.owner)
 
 
 def test_every_repository_of_the_system_must_pass(github, client, automated_audit, audit_system):
