@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from safety_reset.audits.models import ChecklistItem
@@ -23,6 +25,7 @@ from safety_reset.audits.services import item_record_check
 from safety_reset.catalog.models import Evaluation
 from safety_reset.inventory.models import Provider, Repository, System
 
+from .identity import Kind
 from .models import ChangeReviewRecord
 from .providers.base import (
     ChangeData,
@@ -154,28 +157,50 @@ def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datet
 def change_store(
     *, repository: Repository, change: ChangeData, policy: AiPolicy, seniors: Seniors
 ) -> ChangeReviewRecord:
-    """Upsert one merged change, by (repository, number), with the review rule's verdict."""
+    """Upsert one merged change with the review rule's verdict: by (repository, number) for a
+    pull request, by (repository, sha) for a change without a number (plain git), which is
+    numbered after the repository's last one the first time it is seen."""
     verdict = review_verdict(change, policy=policy, seniors=seniors)
-    record, _ = ChangeReviewRecord.objects.update_or_create(
-        repository=repository,
-        number=change.number,
-        defaults={
-            "title": change.title[:500],
-            "url": change.url[:500],
-            "author_login": (change.author_login or change.author_email)[:100],
-            "merged_at": change.merged_at,
-            "head_sha": change.head_sha[:64],
-            "ai_assisted": verdict.ai_assisted,
-            "ai_signals": verdict.ai_signals,
-            "approvals": verdict.approvals,
-            "approval_count": min(verdict.approval_count, 32767),
-            "senior_approved": verdict.senior_approved,
-            "compliant": verdict.compliant,
-            "last_push_at": change.last_push_at,
-            "findings": verdict.findings,
-        },
+    author_kind = policy.kind(
+        login=change.author_login, email=change.author_email, is_app=change.author_is_bot
     )
-    return record
+    defaults = {
+        "title": change.title[:500],
+        "url": change.url[:500],
+        "author_login": (change.author_login or change.author_email)[:100],
+        "merged_at": change.merged_at,
+        "head_sha": change.head_sha[:64],
+        "sha": change.sha[:64],
+        "bot_author": author_kind is not Kind.HUMAN,
+        "ai_assisted": verdict.ai_assisted,
+        "ai_signals": verdict.ai_signals,
+        "approvals": verdict.approvals,
+        "approval_count": min(verdict.approval_count, 32767),
+        "senior_approved": verdict.senior_approved,
+        "compliant": verdict.compliant,
+        "last_push_at": change.last_push_at,
+        "findings": verdict.findings,
+    }
+    with transaction.atomic():
+        if change.number:
+            record, _ = ChangeReviewRecord.objects.update_or_create(
+                repository=repository, number=change.number, defaults=defaults
+            )
+            return record
+        if not change.sha:
+            raise ProviderError("A change without a number needs its commit sha.")
+        # Lock the repository row so two pulls cannot hand out the same number.
+        Repository.objects.select_for_update().filter(pk=repository.pk).first()
+        last = ChangeReviewRecord.objects.filter(repository=repository).aggregate(n=Max("number"))[
+            "n"
+        ]
+        record, _ = ChangeReviewRecord.objects.update_or_create(
+            repository=repository,
+            sha=change.sha[:64],
+            defaults=defaults,
+            create_defaults={**defaults, "number": (last or 0) + 1},
+        )
+        return record
 
 
 # --- Evaluation ------------------------------------------------------------------------------

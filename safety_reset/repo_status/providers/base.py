@@ -96,7 +96,11 @@ class CommitData:
 
 @dataclass
 class ChangeData:
-    """One merged change with what the review rule needs."""
+    """One merged change with what the review rule needs.
+
+    `number` is the forge's pull request number; 0 where the forge has none (plain git), and
+    then `sha` (the change's commit, or a pull request's merge commit) identifies it.
+    """
 
     number: int
     title: str
@@ -108,6 +112,7 @@ class ChangeData:
     head_sha: str
     merged_by_login: str = ""
     author_email: str = ""
+    sha: str = ""
     labels: list[str] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     commits: list[CommitData] = field(default_factory=list)

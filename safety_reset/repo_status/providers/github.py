@@ -175,6 +175,7 @@ class GitHubProvider:
             merged_at=merged_at,
             updated_at=updated,
             head_sha=str((pr.get("head") or {}).get("sha", "")),
+            sha=str(pr.get("merge_commit_sha") or ""),
             labels=[str(label.get("name", "")) for label in pr.get("labels") or []],
             assignees=[str(a.get("login", "")) for a in pr.get("assignees") or [] if a],
             commits=commits,
