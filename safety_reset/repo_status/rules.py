@@ -238,21 +238,21 @@ AI_REVIEW_CONTROL = "senior-signoff-ai"
 AUTOMATED_CONTROLS = (*PROTECTION_CONTROLS, CODEOWNERS_CONTROL, AI_REVIEW_CONTROL)
 
 
-def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
-    """Per control key, (passing, why) for one repository's last pulled status.
+def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool | None, str]]:
+    """Per control key, (passing, why) for one repository's last pulled status; passing is None
+    when it is unknown (the token could not read what decides it).
 
-    A repository whose protection cannot be observed (plain git) gives no protection verdicts.
+    The checklist's automated items and the repository panel both read this, from the same
+    stored status, so they cannot disagree. A repository whose protection cannot be observed
+    (plain git) gives no protection verdicts.
     """
-    verdicts: dict[str, tuple[bool, str]] = {}
-    if "codeowners_path" in status:
-        path = status.get("codeowners_path")
-        verdicts[CODEOWNERS_CONTROL] = (
-            (True, f"CODEOWNERS found at /{path}.")
-            if path
-            else (False, "No CODEOWNERS in /.github, the root or /docs.")
-        )
+    verdicts: dict[str, tuple[bool | None, str]] = {}
     protection = status.get("protection") or {}
-    if not protection.get("observable", False):
+    observable = protection.get("observable", False)
+    unknown = str(protection.get("unknown") or "")
+    if "codeowners_path" in status:
+        verdicts[CODEOWNERS_CONTROL] = _codeowners_verdict(status, protection, unknown)
+    if not observable:
         return verdicts
     sources = protection.get("sources") or []
     count = int(protection.get("required_approvals") or 0)
@@ -267,16 +267,19 @@ def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         if protection.get("dismiss_stale_reviews")
         else f"Stale approvals are not dismissed on push ({where}).",
     )
-    if not sources:
-        admin = (False, "No protection at all: anyone with write access can push.")
-    elif protection.get("bypass_actors"):
+    admin: tuple[bool | None, str]
+    if protection.get("bypass_actors"):
         actors = ", ".join(
             f"{a.get('actor_type')} {a.get('actor_id') or ''}".strip()
             for a in protection["bypass_actors"]
         )
-        admin = (False, f"Ruleset bypass actors: {actors}.")
+        admin = (False, f"Bypass allowed for: {actors}.")
+    elif unknown:
+        admin = (None, f"Unknown: {unknown}")
+    elif not sources:
+        admin = (False, "No protection at all: anyone with write access can push.")
     elif protection.get("bypass_unknown"):
-        admin = (False, "A ruleset's bypass actors are not visible to the token.")
+        admin = (None, "Unknown: a ruleset's bypass actors are not visible to the token.")
     elif not protection.get("admins_enforced"):
         admin = (False, "Classic protection does not apply to administrators.")
     else:
@@ -287,4 +290,32 @@ def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         bool(checks),
         f"Required checks: {', '.join(checks)}." if checks else "No required status checks.",
     )
+    if unknown:
+        # What was read may prove a control passes; it cannot prove one fails.
+        for key in ("two-person-review", "stale-review-dismissal", "required-checks"):
+            if verdicts[key][0] is False:
+                verdicts[key] = (None, f"Unknown: {unknown}")
     return verdicts
+
+
+def _codeowners_verdict(
+    status: dict[str, Any], protection: dict[str, Any], unknown: str
+) -> tuple[bool | None, str]:
+    path = status.get("codeowners_path")
+    if not path:
+        return (False, "No CODEOWNERS in /.github, the root or /docs.")
+    errors = status.get("codeowners_errors") or []
+    if errors:
+        first = errors[0]
+        return (
+            False,
+            f"/{path} has {len(errors)} error(s), e.g. line {first.get('line')}: "
+            f"{first.get('kind') or first.get('message')}.",
+        )
+    if not protection.get("observable", False):
+        return (None, f"/{path} exists; whether code-owner review is required is not visible.")
+    if protection.get("code_owner_review"):
+        return (True, f"/{path}, and code-owner review is required.")
+    if unknown:
+        return (None, f"/{path} exists. Unknown: {unknown}")
+    return (False, f"/{path} exists, but code-owner review is not required.")

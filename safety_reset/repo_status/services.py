@@ -133,7 +133,12 @@ def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datet
     repository.status = status
     repository.default_branch = state.default_branch or repository.default_branch
     repository.last_synced_at = now
-    repository.save(update_fields=["status", "default_branch", "last_synced_at", "updated_at"])
+    fields = ["status", "default_branch", "last_synced_at", "updated_at"]
+    if state.full_name and state.full_name != repository.full_name:
+        logger.info("%s is now %s: stored name updated.", repository.full_name, state.full_name)
+        repository.full_name = state.full_name
+        fields.append("full_name")
+    repository.save(update_fields=fields)
 
     system = repository.system
     policy = AiPolicy.from_settings()
@@ -231,6 +236,10 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
     checked = 0
     for item in items:
         passing, summary, snapshot = verdicts[item.control.key]
+        if passing is None:
+            # Unknown (the token cannot read it): neither passing nor failing, so nothing is
+            # recorded; the repository panel shows the same stored verdict and why.
+            continue
         item_record_check(
             item=item, passing=passing, summary=summary, snapshot=snapshot, checked_at=checked_at
         )
@@ -240,7 +249,7 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
 
 def control_verdicts(
     *, system: System, repositories: list[Repository], checked_at: dt.datetime
-) -> dict[str, tuple[bool, str, dict[str, Any]]]:
+) -> dict[str, tuple[bool | None, str, dict[str, Any]]]:
     """Per automated control key: (passing, summary, snapshot) over the system's repositories."""
     per_control: dict[str, list[dict[str, Any]]] = {}
     for repo in repositories:
@@ -252,26 +261,26 @@ def control_verdicts(
             "default_branch": repo.status.get("default_branch"),
             "head_sha": repo.status.get("head_sha"),
         }
-        for key, (passing, why) in protection_verdicts(repo.status).items():
-            detail = {**seen, "passing": passing, "why": why}
+        for key, (seen_passing, why) in protection_verdicts(repo.status).items():
+            detail = {**seen, "passing": seen_passing, "why": why}
             if key == "codeowners":
                 detail["codeowners_path"] = repo.status.get("codeowners_path")
+                detail["codeowners_errors"] = repo.status.get("codeowners_errors") or []
             else:
                 detail["protection"] = repo.status.get("protection")
             per_control.setdefault(key, []).append(detail)
     read = [r for r in repositories if "changes_watermark" in r.status]
     if read:
         per_control[AI_REVIEW_CONTROL] = _ai_review_details(read, checked_at)
-    verdicts: dict[str, tuple[bool, str, dict[str, Any]]] = {}
+    verdicts: dict[str, tuple[bool | None, str, dict[str, Any]]] = {}
     for key, details in per_control.items():
         if key not in AUTOMATED_CONTROLS:
             continue
-        failing = [d for d in details if not d["passing"]]
-        passing = not failing
-        if passing:
-            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in details)
-        else:
-            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in failing)
+        failing = [d for d in details if d["passing"] is False]
+        unknown = [d for d in details if d["passing"] is None]
+        passing: bool | None = False if failing else (None if unknown else True)
+        shown = failing or unknown or details
+        summary = "; ".join(f"{d['repository']}: {d['why']}" for d in shown)
         snapshot = {
             "control": key,
             "system": system.slug,

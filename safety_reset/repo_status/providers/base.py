@@ -51,6 +51,9 @@ class Protection:
     bypass_actors: list[dict[str, Any]] = field(default_factory=list)
     bypass_unknown: bool = False  # a ruleset's bypass list was not visible to the token
     required_checks: list[str] = field(default_factory=list)
+    # Why part of the protection could not be read (a 403, or a 404 that is not "Branch not
+    # protected"): the controls it would decide are unknown, neither passing nor failing.
+    unknown: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,9 +66,12 @@ class RepositoryState:
     protection: Protection
     codeowners_path: str | None
     source_url: str  # where it was read from (API base or clone URL)
+    codeowners_errors: list[dict[str, Any]] = field(default_factory=list)
+    full_name: str = ""  # the name the forge answers to now (a renamed repository)
 
     def as_status(self) -> dict[str, Any]:
         return {
+            "codeowners_errors": self.codeowners_errors,
             "default_branch": self.default_branch,
             "head_sha": self.head_sha,
             "protection": self.protection.as_dict(),

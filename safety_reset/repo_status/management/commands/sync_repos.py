@@ -1,4 +1,6 @@
-"""`python manage.py sync_repos [--system SLUG]`: pull repositories now, in this process."""
+"""`python manage.py sync_repos [--system SLUG]`: pull repositories now, in this process.
+
+Prints one line per repository and a summary; exits non-zero when any repository failed."""
 
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ class Command(BaseCommand):
             stats.add(client.stats)
         statuses = ", ".join(f"{code}: {n}" for code, n in sorted(stats.by_status.items()))
         self.stdout.write(
-            f"{len(repositories)} repositories, {failed} failed; "
-            f"{stats.requests} GitHub requests ({statuses or 'none'})."
+            f"{len(repositories)} repositories, {len(repositories) - failed} read, "
+            f"{failed} failed; {stats.requests} GitHub requests ({statuses or 'none'})."
         )
+        if failed:
+            raise CommandError(f"{failed} of {len(repositories)} repositories failed.")
