@@ -69,3 +69,22 @@ class ChangeReviewRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} #{self.number}"
+
+
+class WebhookDelivery(models.Model):
+    """One GitHub webhook delivery received, by its X-GitHub-Delivery id: a redelivery of the
+    same id is answered without being evaluated a second time."""
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=60)
+    action = models.CharField(max_length=60, blank=True)
+    repository_full_name = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"

@@ -362,6 +362,9 @@ SPECTACULAR_SETTINGS = {
 # GITHUB_API_URL to https://HOST/api/v3. Lists take comma-separated values from the environment.
 GITHUB_API_URL = env("GITHUB_API_URL", default="https://api.github.com")
 GITHUB_TOKEN = env("GITHUB_TOKEN", default="")
+# The secret GitHub signs webhook deliveries with (X-Hub-Signature-256); none: /hooks/github/
+# refuses every delivery (401).
+GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET", default="")
 # Per-request timeout (seconds) and how long an ETag with its cached body is kept.
 REPO_HTTP_TIMEOUT = env.float("REPO_HTTP_TIMEOUT", default=15.0)
 REPO_ETAG_TTL = env.int("REPO_ETAG_TTL", default=14 * 24 * 3600)
