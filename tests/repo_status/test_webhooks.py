@@ -145,8 +145,9 @@ def test_each_event_re_pulls_its_repository(
 ):
     RepositoryFactory(system=system, full_name="acme/api")
     # The event's own repository shape where it has one (push differs), else the common one.
-    repository = webhook_schema.payload(name).get("repository") or (
-        webhook_schema.payload("pull-request-synchronize")["repository"]
+    repository = (
+        webhook_schema.payload(name).get("repository")
+        or (webhook_schema.payload("pull-request-synchronize")["repository"])
     )
     body = webhook_schema.payload(name, repository={**repository, "full_name": "acme/api"})
     with django_capture_on_commit_callbacks(execute=False) as queued:
