@@ -97,9 +97,13 @@ def repository_sync(
     repository: Repository,
     client: GitHubClient | None = None,
     now: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> SyncResult:
     """Pull one repository and evaluate its system's automated controls. Never raises a
-    ProviderError: the error is recorded on the repository and returned in the result."""
+    ProviderError: the error is recorded on the repository and returned in the result.
+
+    `since` backfills: every change merged since then is read again (and upserted), whatever
+    the stored watermark; without it a first pull reads REPO_CHANGES_WINDOW_DAYS back."""
     now = now or timezone.now()
     result = SyncResult(repository_id=repository.pk)
     own_client = client is None and repository.provider == Provider.GITHUB
@@ -107,7 +111,7 @@ def repository_sync(
         client = github_client()
     try:
         provider = repository_provider(repository=repository, client=client)
-        result.changes = _pull(repository=repository, provider=provider, now=now)
+        result.changes = _pull(repository=repository, provider=provider, now=now, since=since)
     except ProviderError as exc:
         result.error = exc
         logger.warning("Pulling %s failed: %s", repository, exc)
@@ -126,7 +130,13 @@ def repository_sync(
     return result
 
 
-def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datetime) -> int:
+def _pull(
+    *,
+    repository: Repository,
+    provider: RepositoryProvider,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+) -> int:
     previous = dict(repository.status or {})
     state = provider.read_state(previous=previous)
     status = {**previous, **state.as_status(), "read_at": now.isoformat()}
@@ -143,16 +153,20 @@ def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datet
     system = repository.system
     policy = AiPolicy.from_settings()
     seniors = Seniors.of([system.senior_reviewer])
-    window_start = now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    window_start = since or now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    watermark = "" if since else str(status.get("changes_watermark", ""))
     page = ChangesPage()
     stored = 0
     for change in provider.merged_changes(
-        watermark=str(status.get("changes_watermark", "")), window_start=window_start, result=page
+        watermark=watermark, window_start=window_start, result=page
     ):
         change_store(repository=repository, change=change, policy=policy, seniors=seniors)
         stored += 1
     status["changes_watermark"] = page.watermark
     status["changes_read_at"] = now.isoformat()
+    earliest = status.get("changes_since")
+    if not earliest or window_start.isoformat() < earliest:
+        status["changes_since"] = window_start.isoformat()  # how far back changes were read
     repository.status = status
     repository.last_success_at = now
     repository.save(update_fields=["status", "last_success_at", "updated_at"])
