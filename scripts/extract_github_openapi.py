@@ -36,6 +36,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"),
+    ("get", "/repos/{owner}/{repo}/codeowners/errors"),
 )
 
 # Documentation that the tests never read; dropping it keeps the committed file small.
@@ -108,14 +109,66 @@ def extract(document: dict[str, Any]) -> dict[str, Any]:
     return _strip(subset)
 
 
+# The webhook events POST /hooks/github/ handles (keys of @octokit/openapi-webhooks' `webhooks`).
+WEBHOOKS: tuple[str, ...] = (
+    "ping",
+    "pull-request-opened",
+    "pull-request-synchronize",
+    "pull-request-closed",
+    "pull-request-review-submitted",
+    "pull-request-review-dismissed",
+    "push",
+    "branch-protection-rule-edited",
+    "repository-ruleset-edited",
+    "installation-repositories-added",
+)
+WEBHOOKS_OUTPUT = OUTPUT.with_name("github-webhooks-subset.json")
+
+
+def extract_webhooks(document: dict[str, Any]) -> dict[str, Any]:
+    """The webhook payload schemas of WEBHOOKS, from @octokit/openapi-webhooks'
+    generated/api.github.com.json, with every component they reference."""
+    webhooks = {name: document["webhooks"][name] for name in WEBHOOKS}
+    components: dict[str, dict[str, Any]] = {}
+    pending = _refs(webhooks)
+    seen: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        _, _, kind, name = ref.split("/", 3)
+        target = _resolve_pointer(document, ref)
+        components.setdefault(kind, {})[name] = target
+        pending |= _refs(target) - seen
+    return _strip(
+        {
+            "openapi": document["openapi"],
+            "info": {"title": document["info"]["title"], "version": document["info"]["version"]},
+            "webhooks": webhooks,
+            "components": {k: dict(sorted(v.items())) for k, v in sorted(components.items())},
+        }
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "source", type=Path, help="generated/api.github.com.json of @octokit/openapi"
     )
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="source is @octokit/openapi-webhooks' generated/api.github.com.json",
+    )
     args = parser.parse_args(argv)
     document = json.loads(args.source.read_text())
+    if args.webhooks:
+        output = args.output if args.output != OUTPUT else WEBHOOKS_OUTPUT
+        output.write_text(json.dumps(extract_webhooks(document), indent=1) + "\n")
+        print(f"{len(WEBHOOKS)} webhooks, {output.stat().st_size:,} bytes -> {output}")
+        return 0
     subset = extract(document)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(subset, indent=1, sort_keys=False) + "\n")

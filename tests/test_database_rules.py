@@ -619,6 +619,19 @@ def test_change_once_per_repository_and_number() -> None:
     assert ChangeReviewRecord.objects.filter(title="Add retry").count() == 3
 
 
+@covers("change_unique_sha_per_repository")
+def test_change_once_per_repository_and_commit() -> None:
+    repo = RepositoryFactory.create()
+    values = {"title": "Add retry", "author_login": "octocat", "merged_at": now()}
+    ChangeReviewRecord.objects.create(repository=repo, number=1, sha="a" * 40, **values)
+    with refused_by("change_unique_sha_per_repository"):
+        ChangeReviewRecord.objects.create(repository=repo, number=2, sha="a" * 40, **values)
+    # No sha (a pull request not yet merged by a commit we know) is not a duplicate.
+    ChangeReviewRecord.objects.create(repository=repo, number=3, **values)
+    ChangeReviewRecord.objects.create(repository=repo, number=4, **values)
+    assert ChangeReviewRecord.objects.filter(repository=repo).count() == 3
+
+
 @covers("notification_idempotency_key")
 def test_one_notification_per_recipient_kind_subject_and_period() -> None:
     person = PersonFactory.create()

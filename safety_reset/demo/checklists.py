@@ -5,11 +5,13 @@ sign-offs that follow; the merged changes and repository status that match the c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from typing import Any
 
 from safety_reset.catalog.defaults import ControlSpec
 from safety_reset.catalog.models import Evaluation
+from safety_reset.repo_status.providers.base import Protection, RepositoryState
 
 from . import texts
 from .plans import (
@@ -795,18 +797,29 @@ def plan_repo_status(world: World) -> None:
             repo.synced_at = clock.run_at(last, rng.random())
             if not repo.ok:
                 continue
-            repo.status = {
-                "default_branch": repo.default_branch,
-                "protection": {
-                    "required_approving_review_count": 2 if good["two-person-review"] else 1,
-                    "dismiss_stale_reviews": good["stale-review-dismissal"],
-                    "enforce_admins": good["no-admin-bypass"],
-                    "required_status_checks": ["ci/test", "ci/lint"]
-                    if good["required-checks"]
-                    else [],
-                },
-                "codeowners": ".github/CODEOWNERS" if good["codeowners"] else None,
-            }
+            # The provider's own shape (RepositoryState.as_status), so the repository panel
+            # and the automated items read one stored result (rules.protection_verdicts).
+            github = repo.provider == "github"
+            protection = Protection(
+                observable=github,
+                sources=["classic"] if github else [],
+                required_approvals=2 if good["two-person-review"] else 1,
+                code_owner_review=good["codeowners"],
+                dismiss_stale_reviews=good["stale-review-dismissal"],
+                require_last_push_approval=good["stale-review-dismissal"],
+                admins_enforced=good["no-admin-bypass"],
+                required_checks=["ci/lint", "ci/test"] if good["required-checks"] else [],
+            )
+            head = hashlib.sha1(f"{world.seed}:{repo.full_name}".encode()).hexdigest()  # noqa: S324
+            state = RepositoryState(
+                default_branch=repo.default_branch,
+                head_sha=head,
+                protection=protection,
+                codeowners_path=".github/CODEOWNERS" if good["codeowners"] else None,
+                source_url=repo.url,
+                full_name=repo.full_name,
+            )
+            repo.status = {**state.as_status(), "read_at": repo.synced_at.isoformat()}
 
 
 def plan_checklists(world: World) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from safety_reset.core.api import IsActivePerson, person
@@ -26,6 +27,9 @@ class ChangeReviewRecordSerializer(serializers.ModelSerializer[ChangeReviewRecor
             "url",
             "author_login",
             "merged_at",
+            "sha",
+            "head_sha",
+            "bot_author",
             "ai_assisted",
             "ai_signals",
             "approvals",
@@ -36,12 +40,20 @@ class ChangeReviewRecordSerializer(serializers.ModelSerializer[ChangeReviewRecor
         ]
 
 
+class ChangeFilter(filters.FilterSet):
+    system = filters.CharFilter(field_name="repository__system__slug", help_text="System slug.")
+
+    class Meta:
+        model = ChangeReviewRecord
+        fields = ["system", "ai_assisted", "compliant", "senior_approved", "bot_author"]
+
+
 class ChangeReviewRecordViewSet(viewsets.ReadOnlyModelViewSet[ChangeReviewRecord]):
     """Change review records of the repositories of the systems the person may see."""
 
     serializer_class = ChangeReviewRecordSerializer
     permission_classes = [IsActivePerson]
-    filterset_fields = ["ai_assisted", "compliant", "senior_approved"]
+    filterset_class = ChangeFilter
     ordering_fields = ["merged_at", "id"]
     ordering = ["-merged_at"]
 

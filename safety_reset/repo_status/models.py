@@ -6,7 +6,8 @@ from safety_reset.inventory.models import Repository
 
 
 class ChangeReviewRecord(models.Model):
-    """One merged pull request and how it was reviewed.
+    """One merged change (a pull request, or a commit of a plain git repository) and how it
+    was reviewed.
 
     The rule: an AI-assisted change needs two approvals from distinct humans after its last
     push, one of them by a senior reviewer of the system.
@@ -19,6 +20,15 @@ class ChangeReviewRecord(models.Model):
     author_login = models.CharField(max_length=100)
     merged_at = models.DateTimeField(db_index=True)
     head_sha = models.CharField(max_length=64, blank=True)
+    sha = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The change's commit on the default branch (a pull request's merge commit).",
+    )
+    bot_author = models.BooleanField(
+        default=False, help_text="Authored by a bot or an AI agent (identity.classify)."
+    )
     ai_assisted = models.BooleanField(default=False, db_index=True)
     ai_signals = models.JSONField(
         default=list, blank=True, help_text="Why it counts as AI-assisted."
@@ -43,6 +53,11 @@ class ChangeReviewRecord(models.Model):
             models.UniqueConstraint(
                 fields=["repository", "number"], name="change_unique_per_repository"
             ),
+            models.UniqueConstraint(
+                fields=["repository", "sha"],
+                condition=~models.Q(sha=""),
+                name="change_unique_sha_per_repository",
+            ),
         ]
         indexes = [
             models.Index(
@@ -54,3 +69,22 @@ class ChangeReviewRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repository} #{self.number}"
+
+
+class WebhookDelivery(models.Model):
+    """One GitHub webhook delivery received, by its X-GitHub-Delivery id: a redelivery of the
+    same id is answered without being evaluated a second time."""
+
+    delivery_id = models.CharField(max_length=100, unique=True)
+    event = models.CharField(max_length=60)
+    action = models.CharField(max_length=60, blank=True)
+    repository_full_name = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.delivery_id}"

@@ -1,57 +1,66 @@
 """The rules, as pure functions over what a provider read: no database, no network.
 
-- `ai_signals`: why a change counts as AI-assisted (label, agent or app author, trailers).
+- `ai_signals`: why a change counts as AI-assisted: a label naming an AI tool, a trailer of git's
+  trailer block naming one (`Assisted-by:`, `Generated-by:`, `AI-Assisted:`), or an author,
+  commit author or `Co-authored-by:` co-author that is a known AI agent identity
+  (`identity.classify`). A human's name never is; a bot (Dependabot, Renovate, github-actions)
+  is not AI-assisted unless it is an AI agent.
 - `review_verdict`: the review rule. An AI-assisted change needs at least two approvals from
   distinct humans, given after its last push, one of them by a senior reviewer of the system.
-  The author, commit authors and co-authors, bots, and whoever assigned or prompted an
+  The author, commit authors and co-authors, bots and agents, and whoever assigned an
   agent-authored change do not count; merging is not reviewing (unlike OpenSSF Scorecard's
   Code-Review check, which counts the merger and drops approved bot changes). A change that is
   not AI-assisted needs one approval from a human who did not write it.
 - `protection_verdicts`: the repository controls from a repository's last pulled status.
+
+The GitHub provider, the git provider and the review gate all call `review_verdict`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 
+from .identity import IdentityPolicy, Kind, classify, noreply_login, parse_person
 from .providers.base import ChangeData, ReviewData
+from .trailers import parse_trailers
+
+__all__ = ["AiPolicy", "Seniors", "ReviewVerdict", "parse_trailers", "review_verdict"]
 
 AI_REQUIRED_APPROVALS = 2
 OTHER_REQUIRED_APPROVALS = 1
-_TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*:\s*(.*\S)\s*$")
-_NOREPLY_RE = re.compile(r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
-_FALSY = {"false", "no", "0", "none"}
+_FALSY = {"false", "no", "0", "none", "n/a"}
 
 
 @dataclass(frozen=True)
 class AiPolicy:
     labels: frozenset[str]
-    agent_logins: frozenset[str]
     trailer_keys: frozenset[str]
-    coauthor_patterns: tuple[re.Pattern[str], ...]
+    identities: IdentityPolicy
 
     @classmethod
     def from_settings(cls) -> AiPolicy:
         return cls(
             labels=frozenset(x.strip().lower() for x in settings.REPO_AI_LABELS if x.strip()),
-            agent_logins=frozenset(
-                x.strip().lower() for x in settings.REPO_AI_AGENT_LOGINS if x.strip()
-            ),
             trailer_keys=frozenset(
                 x.strip().lower() for x in settings.REPO_AI_TRAILERS if x.strip()
             ),
-            coauthor_patterns=tuple(
-                re.compile(p, re.IGNORECASE) for p in settings.REPO_AI_COAUTHOR_PATTERNS if p
-            ),
+            identities=IdentityPolicy.from_settings(),
         )
 
-    def is_agent(self, login: str) -> bool:
-        return login.lower() in self.agent_logins
+    def kind(self, *, login: str = "", email: str = "", is_app: bool = False) -> Kind:
+        return classify(login=login, email=email, is_app=is_app, policy=self.identities)
+
+    def is_agent(self, login: str = "", email: str = "") -> bool:
+        return self.kind(login=login, email=email) is Kind.AI_AGENT
+
+
+def review_trailer_keys() -> frozenset[str]:
+    """The trailers that record an approval in git-only repositories (REPO_REVIEW_TRAILERS)."""
+    return frozenset(x.strip().lower() for x in settings.REPO_REVIEW_TRAILERS if x.strip())
 
 
 @dataclass(frozen=True)
@@ -84,31 +93,20 @@ class ReviewVerdict:
     senior_approved: bool
     compliant: bool
     findings: list[str] = field(default_factory=list)
+    needed: int = OTHER_REQUIRED_APPROVALS
 
     @property
     def approval_count(self) -> int:
         return len(self.approvals)
 
 
-def parse_trailers(message: str) -> list[tuple[str, str]]:
-    """`Key: value` trailers of a commit message's last paragraph (git's own convention)."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
-    if len(paragraphs) < 2:
-        return []
-    found = []
-    for line in paragraphs[-1].splitlines():
-        match = _TRAILER_RE.match(line.strip())
-        if match:
-            found.append((match.group(1), match.group(2)))
-    return found
-
-
-def _identity(value: str) -> tuple[str, str]:
-    """(login, email) named by a trailer value like `Name <email>`; noreply emails give a login."""
-    email = value[value.find("<") + 1 : value.find(">")] if "<" in value else value
-    email = email.strip().lower()
-    match = _NOREPLY_RE.match(email)
-    return (match.group(1) if match else "", email)
+def _co_authors(message: str) -> list[tuple[str, str]]:
+    """(value, email) of each `Co-authored-by:` trailer of the message."""
+    return [
+        (value, parse_person(value)[1])
+        for key, value in parse_trailers(message)
+        if key.lower() == "co-authored-by"
+    ]
 
 
 def ai_signals(change: ChangeData, policy: AiPolicy) -> list[str]:
@@ -116,19 +114,26 @@ def ai_signals(change: ChangeData, policy: AiPolicy) -> list[str]:
     for label in change.labels:
         if label.lower() in policy.labels:
             signals.append(f"label: {label}")
-    if policy.is_agent(change.author_login):
-        signals.append(f"agent author: {change.author_login}")
-    elif change.author_is_bot:
-        signals.append(f"app author: {change.author_login}")
+    if (
+        policy.kind(
+            login=change.author_login, email=change.author_email, is_app=change.author_is_bot
+        )
+        is Kind.AI_AGENT
+    ):
+        signals.append(f"agent author: {change.author_login or change.author_email}")
     for commit in change.commits:
+        if (commit.author_login or commit.author_email) and policy.is_agent(
+            commit.author_login, commit.author_email
+        ):
+            signals.append(f"agent commit author: {commit.author_login or commit.author_email}")
         for key, value in parse_trailers(commit.message):
             lowered = key.lower()
             if lowered in policy.trailer_keys and value.strip().lower() not in _FALSY:
                 signals.append(f"trailer {key}: {value}")
-            elif lowered == "co-authored-by" and any(
-                p.search(value) for p in policy.coauthor_patterns
-            ):
-                signals.append(f"AI co-author: {value}")
+            elif lowered == "co-authored-by":
+                email = parse_person(value)[1]
+                if email and policy.is_agent(email=email):
+                    signals.append(f"AI co-author: {value}")
     return list(dict.fromkeys(signals))
 
 
@@ -141,13 +146,16 @@ def _excluded(change: ChangeData, policy: AiPolicy) -> tuple[set[str], set[str],
             logins.add(commit.author_login.lower())
         if commit.author_email:
             emails.add(commit.author_email.lower())
-        for key, value in parse_trailers(commit.message):
-            if key.lower() == "co-authored-by":
-                login, email = _identity(value)
-                logins.add(login) if login else None
-                emails.add(email)
+        for _value, email in _co_authors(commit.message):
+            emails.add(email)
+            logins.add(noreply_login(email).lower())
     why = "wrote part of the change"
-    if policy.is_agent(change.author_login) or change.author_is_bot:
+    if (
+        policy.kind(
+            login=change.author_login, email=change.author_email, is_app=change.author_is_bot
+        )
+        is Kind.AI_AGENT
+    ):
         # Whoever assigned or prompted the agent directed the change: not an independent review.
         logins.update(a.lower() for a in change.assignees if a)
         why = "wrote, assigned or prompted the change"
@@ -157,6 +165,7 @@ def _excluded(change: ChangeData, policy: AiPolicy) -> tuple[set[str], set[str],
 
 
 def review_verdict(change: ChangeData, *, policy: AiPolicy, seniors: Seniors) -> ReviewVerdict:
+    """The one review rule: what the compliance figures store and what the review gate posts."""
     signals = ai_signals(change, policy)
     ai = bool(signals)
     excluded_logins, excluded_emails, why = _excluded(change, policy)
@@ -174,8 +183,10 @@ def review_verdict(change: ChangeData, *, policy: AiPolicy, seniors: Seniors) ->
         if review.state != "APPROVED":
             continue
         name = review.login or review.email
-        if review.is_bot or policy.is_agent(review.login):
-            findings.append(f"{name} is a bot: its approval does not count.")
+        kind = policy.kind(login=review.login, email=review.email, is_app=review.is_bot)
+        if kind is not Kind.HUMAN:
+            what = "an AI agent" if kind is Kind.AI_AGENT else "a bot"
+            findings.append(f"{name} is {what}: its approval does not count.")
             continue
         if (review.login and review.login.lower() in excluded_logins) or (
             review.email and review.email.lower() in excluded_emails
@@ -210,6 +221,7 @@ def review_verdict(change: ChangeData, *, policy: AiPolicy, seniors: Seniors) ->
         senior_approved=senior,
         compliant=compliant,
         findings=findings,
+        needed=needed,
     )
 
 
@@ -226,21 +238,21 @@ AI_REVIEW_CONTROL = "senior-signoff-ai"
 AUTOMATED_CONTROLS = (*PROTECTION_CONTROLS, CODEOWNERS_CONTROL, AI_REVIEW_CONTROL)
 
 
-def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
-    """Per control key, (passing, why) for one repository's last pulled status.
+def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool | None, str]]:
+    """Per control key, (passing, why) for one repository's last pulled status; passing is None
+    when it is unknown (the token could not read what decides it).
 
-    A repository whose protection cannot be observed (plain git) gives no protection verdicts.
+    The checklist's automated items and the repository panel both read this, from the same
+    stored status, so they cannot disagree. A repository whose protection cannot be observed
+    (plain git) gives no protection verdicts.
     """
-    verdicts: dict[str, tuple[bool, str]] = {}
-    if "codeowners_path" in status:
-        path = status.get("codeowners_path")
-        verdicts[CODEOWNERS_CONTROL] = (
-            (True, f"CODEOWNERS found at /{path}.")
-            if path
-            else (False, "No CODEOWNERS in /.github, the root or /docs.")
-        )
+    verdicts: dict[str, tuple[bool | None, str]] = {}
     protection = status.get("protection") or {}
-    if not protection.get("observable", False):
+    observable = protection.get("observable", False)
+    unknown = str(protection.get("unknown") or "")
+    if "codeowners_path" in status:
+        verdicts[CODEOWNERS_CONTROL] = _codeowners_verdict(status, protection, unknown)
+    if not observable:
         return verdicts
     sources = protection.get("sources") or []
     count = int(protection.get("required_approvals") or 0)
@@ -255,16 +267,19 @@ def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         if protection.get("dismiss_stale_reviews")
         else f"Stale approvals are not dismissed on push ({where}).",
     )
-    if not sources:
-        admin = (False, "No protection at all: anyone with write access can push.")
-    elif protection.get("bypass_actors"):
+    admin: tuple[bool | None, str]
+    if protection.get("bypass_actors"):
         actors = ", ".join(
             f"{a.get('actor_type')} {a.get('actor_id') or ''}".strip()
             for a in protection["bypass_actors"]
         )
-        admin = (False, f"Ruleset bypass actors: {actors}.")
+        admin = (False, f"Bypass allowed for: {actors}.")
+    elif unknown:
+        admin = (None, f"Unknown: {unknown}")
+    elif not sources:
+        admin = (False, "No protection at all: anyone with write access can push.")
     elif protection.get("bypass_unknown"):
-        admin = (False, "A ruleset's bypass actors are not visible to the token.")
+        admin = (None, "Unknown: a ruleset's bypass actors are not visible to the token.")
     elif not protection.get("admins_enforced"):
         admin = (False, "Classic protection does not apply to administrators.")
     else:
@@ -275,4 +290,32 @@ def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool, str]]:
         bool(checks),
         f"Required checks: {', '.join(checks)}." if checks else "No required status checks.",
     )
+    if unknown:
+        # What was read may prove a control passes; it cannot prove one fails.
+        for key in ("two-person-review", "stale-review-dismissal", "required-checks"):
+            if verdicts[key][0] is False:
+                verdicts[key] = (None, f"Unknown: {unknown}")
     return verdicts
+
+
+def _codeowners_verdict(
+    status: dict[str, Any], protection: dict[str, Any], unknown: str
+) -> tuple[bool | None, str]:
+    path = status.get("codeowners_path")
+    if not path:
+        return (False, "No CODEOWNERS in /.github, the root or /docs.")
+    errors = status.get("codeowners_errors") or []
+    if errors:
+        first = errors[0]
+        return (
+            False,
+            f"/{path} has {len(errors)} error(s), e.g. line {first.get('line')}: "
+            f"{first.get('kind') or first.get('message')}.",
+        )
+    if not protection.get("observable", False):
+        return (None, f"/{path} exists; whether code-owner review is required is not visible.")
+    if protection.get("code_owner_review"):
+        return (True, f"/{path}, and code-owner review is required.")
+    if unknown:
+        return (None, f"/{path} exists. Unknown: {unknown}")
+    return (False, f"/{path} exists, but code-owner review is not required.")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from safety_reset.inventory.models import Repository, System
 
 from .models import ChangeReviewRecord
+from .rules import protection_verdicts
 
 PANEL_CHANGES_LIMIT = 10
 
@@ -33,6 +34,9 @@ class RepositoryRow:
     protection: dict[str, Any]
     codeowners_path: str | None
     failing_now: bool  # the last attempt failed after (or without) a success
+    # (control key, passing or None when unknown, why): rules.protection_verdicts over the
+    # stored status, the very verdicts the checklist's automated items were given.
+    verdicts: list[tuple[str, bool | None, str]] = field(default_factory=list)
 
     @property
     def observable(self) -> bool:
@@ -69,6 +73,12 @@ def repository_panel(*, system: System, now: dt.datetime | None = None) -> Repos
             failing_now=bool(
                 r.last_error_at and (not r.last_success_at or r.last_error_at > r.last_success_at)
             ),
+            verdicts=[
+                (key, passing, why)
+                for key, (passing, why) in protection_verdicts(r.status or {}).items()
+            ]
+            if "head_sha" in (r.status or {})
+            else [],
         )
         for r in repositories
     ]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from safety_reset.audits.models import ChecklistItem
@@ -23,6 +25,7 @@ from safety_reset.audits.services import item_record_check
 from safety_reset.catalog.models import Evaluation
 from safety_reset.inventory.models import Provider, Repository, System
 
+from .identity import Kind
 from .models import ChangeReviewRecord
 from .providers.base import (
     ChangeData,
@@ -94,9 +97,13 @@ def repository_sync(
     repository: Repository,
     client: GitHubClient | None = None,
     now: dt.datetime | None = None,
+    since: dt.datetime | None = None,
 ) -> SyncResult:
     """Pull one repository and evaluate its system's automated controls. Never raises a
-    ProviderError: the error is recorded on the repository and returned in the result."""
+    ProviderError: the error is recorded on the repository and returned in the result.
+
+    `since` backfills: every change merged since then is read again (and upserted), whatever
+    the stored watermark; without it a first pull reads REPO_CHANGES_WINDOW_DAYS back."""
     now = now or timezone.now()
     result = SyncResult(repository_id=repository.pk)
     own_client = client is None and repository.provider == Provider.GITHUB
@@ -104,7 +111,7 @@ def repository_sync(
         client = github_client()
     try:
         provider = repository_provider(repository=repository, client=client)
-        result.changes = _pull(repository=repository, provider=provider, now=now)
+        result.changes = _pull(repository=repository, provider=provider, now=now, since=since)
     except ProviderError as exc:
         result.error = exc
         logger.warning("Pulling %s failed: %s", repository, exc)
@@ -123,28 +130,43 @@ def repository_sync(
     return result
 
 
-def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datetime) -> int:
+def _pull(
+    *,
+    repository: Repository,
+    provider: RepositoryProvider,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+) -> int:
     previous = dict(repository.status or {})
     state = provider.read_state(previous=previous)
     status = {**previous, **state.as_status(), "read_at": now.isoformat()}
     repository.status = status
     repository.default_branch = state.default_branch or repository.default_branch
     repository.last_synced_at = now
-    repository.save(update_fields=["status", "default_branch", "last_synced_at", "updated_at"])
+    fields = ["status", "default_branch", "last_synced_at", "updated_at"]
+    if state.full_name and state.full_name != repository.full_name:
+        logger.info("%s is now %s: stored name updated.", repository.full_name, state.full_name)
+        repository.full_name = state.full_name
+        fields.append("full_name")
+    repository.save(update_fields=fields)
 
     system = repository.system
     policy = AiPolicy.from_settings()
     seniors = Seniors.of([system.senior_reviewer])
-    window_start = now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    window_start = since or now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    watermark = "" if since else str(status.get("changes_watermark", ""))
     page = ChangesPage()
     stored = 0
     for change in provider.merged_changes(
-        watermark=str(status.get("changes_watermark", "")), window_start=window_start, result=page
+        watermark=watermark, window_start=window_start, result=page
     ):
         change_store(repository=repository, change=change, policy=policy, seniors=seniors)
         stored += 1
     status["changes_watermark"] = page.watermark
     status["changes_read_at"] = now.isoformat()
+    earliest = status.get("changes_since")
+    if not earliest or window_start.isoformat() < earliest:
+        status["changes_since"] = window_start.isoformat()  # how far back changes were read
     repository.status = status
     repository.last_success_at = now
     repository.save(update_fields=["status", "last_success_at", "updated_at"])
@@ -154,28 +176,50 @@ def _pull(*, repository: Repository, provider: RepositoryProvider, now: dt.datet
 def change_store(
     *, repository: Repository, change: ChangeData, policy: AiPolicy, seniors: Seniors
 ) -> ChangeReviewRecord:
-    """Upsert one merged change, by (repository, number), with the review rule's verdict."""
+    """Upsert one merged change with the review rule's verdict: by (repository, number) for a
+    pull request, by (repository, sha) for a change without a number (plain git), which is
+    numbered after the repository's last one the first time it is seen."""
     verdict = review_verdict(change, policy=policy, seniors=seniors)
-    record, _ = ChangeReviewRecord.objects.update_or_create(
-        repository=repository,
-        number=change.number,
-        defaults={
-            "title": change.title[:500],
-            "url": change.url[:500],
-            "author_login": (change.author_login or change.author_email)[:100],
-            "merged_at": change.merged_at,
-            "head_sha": change.head_sha[:64],
-            "ai_assisted": verdict.ai_assisted,
-            "ai_signals": verdict.ai_signals,
-            "approvals": verdict.approvals,
-            "approval_count": min(verdict.approval_count, 32767),
-            "senior_approved": verdict.senior_approved,
-            "compliant": verdict.compliant,
-            "last_push_at": change.last_push_at,
-            "findings": verdict.findings,
-        },
+    author_kind = policy.kind(
+        login=change.author_login, email=change.author_email, is_app=change.author_is_bot
     )
-    return record
+    defaults = {
+        "title": change.title[:500],
+        "url": change.url[:500],
+        "author_login": (change.author_login or change.author_email)[:100],
+        "merged_at": change.merged_at,
+        "head_sha": change.head_sha[:64],
+        "sha": change.sha[:64],
+        "bot_author": author_kind is not Kind.HUMAN,
+        "ai_assisted": verdict.ai_assisted,
+        "ai_signals": verdict.ai_signals,
+        "approvals": verdict.approvals,
+        "approval_count": min(verdict.approval_count, 32767),
+        "senior_approved": verdict.senior_approved,
+        "compliant": verdict.compliant,
+        "last_push_at": change.last_push_at,
+        "findings": verdict.findings,
+    }
+    with transaction.atomic():
+        if change.number:
+            record, _ = ChangeReviewRecord.objects.update_or_create(
+                repository=repository, number=change.number, defaults=defaults
+            )
+            return record
+        if not change.sha:
+            raise ProviderError("A change without a number needs its commit sha.")
+        # Lock the repository row so two pulls cannot hand out the same number.
+        Repository.objects.select_for_update().filter(pk=repository.pk).first()
+        last = ChangeReviewRecord.objects.filter(repository=repository).aggregate(n=Max("number"))[
+            "n"
+        ]
+        record, _ = ChangeReviewRecord.objects.update_or_create(
+            repository=repository,
+            sha=change.sha[:64],
+            defaults=defaults,
+            create_defaults={**defaults, "number": (last or 0) + 1},
+        )
+        return record
 
 
 # --- Evaluation ------------------------------------------------------------------------------
@@ -206,6 +250,10 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
     checked = 0
     for item in items:
         passing, summary, snapshot = verdicts[item.control.key]
+        if passing is None:
+            # Unknown (the token cannot read it): neither passing nor failing, so nothing is
+            # recorded; the repository panel shows the same stored verdict and why.
+            continue
         item_record_check(
             item=item, passing=passing, summary=summary, snapshot=snapshot, checked_at=checked_at
         )
@@ -215,7 +263,7 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
 
 def control_verdicts(
     *, system: System, repositories: list[Repository], checked_at: dt.datetime
-) -> dict[str, tuple[bool, str, dict[str, Any]]]:
+) -> dict[str, tuple[bool | None, str, dict[str, Any]]]:
     """Per automated control key: (passing, summary, snapshot) over the system's repositories."""
     per_control: dict[str, list[dict[str, Any]]] = {}
     for repo in repositories:
@@ -227,26 +275,26 @@ def control_verdicts(
             "default_branch": repo.status.get("default_branch"),
             "head_sha": repo.status.get("head_sha"),
         }
-        for key, (passing, why) in protection_verdicts(repo.status).items():
-            detail = {**seen, "passing": passing, "why": why}
+        for key, (seen_passing, why) in protection_verdicts(repo.status).items():
+            detail = {**seen, "passing": seen_passing, "why": why}
             if key == "codeowners":
                 detail["codeowners_path"] = repo.status.get("codeowners_path")
+                detail["codeowners_errors"] = repo.status.get("codeowners_errors") or []
             else:
                 detail["protection"] = repo.status.get("protection")
             per_control.setdefault(key, []).append(detail)
     read = [r for r in repositories if "changes_watermark" in r.status]
     if read:
         per_control[AI_REVIEW_CONTROL] = _ai_review_details(read, checked_at)
-    verdicts: dict[str, tuple[bool, str, dict[str, Any]]] = {}
+    verdicts: dict[str, tuple[bool | None, str, dict[str, Any]]] = {}
     for key, details in per_control.items():
         if key not in AUTOMATED_CONTROLS:
             continue
-        failing = [d for d in details if not d["passing"]]
-        passing = not failing
-        if passing:
-            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in details)
-        else:
-            summary = "; ".join(f"{d['repository']}: {d['why']}" for d in failing)
+        failing = [d for d in details if d["passing"] is False]
+        unknown = [d for d in details if d["passing"] is None]
+        passing: bool | None = False if failing else (None if unknown else True)
+        shown = failing or unknown or details
+        summary = "; ".join(f"{d['repository']}: {d['why']}" for d in shown)
         snapshot = {
             "control": key,
             "system": system.slug,

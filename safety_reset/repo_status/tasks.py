@@ -64,3 +64,29 @@ def sync_repository(self, repository_id: int) -> bool:
     if isinstance(error, TransientError):
         raise self.retry(exc=error, countdown=backoff(self.request.retries))
     return result.ok
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def handle_delivery(delivery_pk: int) -> int:
+    """Re-pull every repository a webhook delivery is about; returns how many were queued."""
+    from django.utils import timezone
+
+    from .models import WebhookDelivery
+
+    delivery = WebhookDelivery.objects.filter(pk=delivery_pk, processed_at__isnull=True).first()
+    if delivery is None:
+        return 0
+    names = {delivery.repository_full_name} if delivery.repository_full_name else set()
+    if delivery.event == "installation_repositories":
+        added = delivery.payload.get("repositories_added") or []
+        names |= {str(r.get("full_name")) for r in added if r.get("full_name")}
+    ids = list(
+        Repository.objects.filter(full_name__in=names, provider="github").values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in ids:
+        sync_repository.delay(pk)
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["processed_at"])
+    return len(ids)

@@ -362,6 +362,9 @@ SPECTACULAR_SETTINGS = {
 # GITHUB_API_URL to https://HOST/api/v3. Lists take comma-separated values from the environment.
 GITHUB_API_URL = env("GITHUB_API_URL", default="https://api.github.com")
 GITHUB_TOKEN = env("GITHUB_TOKEN", default="")
+# The secret GitHub signs webhook deliveries with (X-Hub-Signature-256); none: /hooks/github/
+# refuses every delivery (401).
+GITHUB_WEBHOOK_SECRET = env("GITHUB_WEBHOOK_SECRET", default="")
 # Per-request timeout (seconds) and how long an ETag with its cached body is kept.
 REPO_HTTP_TIMEOUT = env.float("REPO_HTTP_TIMEOUT", default=15.0)
 REPO_ETAG_TTL = env.int("REPO_ETAG_TTL", default=14 * 24 * 3600)
@@ -370,7 +373,8 @@ REPO_ETAG_TTL = env.int("REPO_ETAG_TTL", default=14 * 24 * 3600)
 REPO_CHANGES_WINDOW_DAYS = env.int("REPO_CHANGES_WINDOW_DAYS", default=30)
 # A label on a pull request that marks it AI-assisted.
 REPO_AI_LABELS = env.list("REPO_AI_LABELS", default=["ai-assisted"])
-# Authors that are coding agents (besides any GitHub App / bot account).
+# Who is an AI coding agent, by identity (never by name): GitHub logins and app bot accounts
+# (a noreply address ID+LOGIN@users.noreply.github.com counts as its login) ...
 REPO_AI_AGENT_LOGINS = env.list(
     "REPO_AI_AGENT_LOGINS",
     default=[
@@ -378,29 +382,34 @@ REPO_AI_AGENT_LOGINS = env.list(
         "copilot-swe-agent[bot]",
         "devin-ai-integration[bot]",
         "chatgpt-codex-connector[bot]",
+        "codex[bot]",
         "claude[bot]",
         "cursor[bot]",
         "google-labs-jules[bot]",
         "amazon-q-developer[bot]",
+        "openhands-agent",
     ],
 )
-# Commit trailers whose mere presence marks a change AI-assisted (case-insensitive keys).
+# ... and the commit addresses agents write as author or `Co-authored-by:`.
+REPO_AI_AGENT_EMAILS = env.list(
+    "REPO_AI_AGENT_EMAILS",
+    default=[
+        "noreply@anthropic.com",
+        "cursoragent@cursor.com",
+        "noreply@aider.chat",
+        "openhands@all-hands.dev",
+    ],
+)
+# Service accounts (logins or email addresses) that are bots although GitHub does not say so.
+REPO_SERVICE_ACCOUNTS = env.list("REPO_SERVICE_ACCOUNTS", default=[])
+# Commit trailers that mark a change AI-assisted (case-insensitive keys; a value of false, no,
+# 0 or none does not count).
 REPO_AI_TRAILERS = env.list(
     "REPO_AI_TRAILERS", default=["Assisted-by", "Generated-by", "AI-Assisted"]
 )
-# Regular expressions: a `Co-authored-by:` trailer matching one names an AI assistant.
-REPO_AI_COAUTHOR_PATTERNS = env.list(
-    "REPO_AI_COAUTHOR_PATTERNS",
-    default=[
-        r"copilot",
-        r"claude|anthropic",
-        r"chatgpt|openai|codex",
-        r"cursor(agent)?@",
-        r"gemini|jules",
-        r"devin",
-        r"aider",
-        r"amazon q|codewhisperer",
-    ],
+# Commit trailers that record an approval in git-only repositories.
+REPO_REVIEW_TRAILERS = env.list(
+    "REPO_REVIEW_TRAILERS", default=["Reviewed-by", "Acked-by", "Approved-by"]
 )
 # Where plain-git providers keep their bare mirrors.
 REPO_MIRROR_DIR = Path(env("REPO_MIRROR_DIR", default=str(VAR_DIR / "mirrors")))

@@ -81,3 +81,10 @@ def senior(db):
 def system(senior):
     """A system whose senior reviewer is `senior` (GitHub login sally-senior)."""
     return SystemFactory(senior_reviewer=senior, owner=PersonFactory(github_login="olly-owner"))
+
+
+@pytest.fixture
+def mirrors(settings, tmp_path):
+    """Plain-git mirrors under the test's own directory."""
+    settings.REPO_MIRROR_DIR = tmp_path / "mirrors"
+    return settings.REPO_MIRROR_DIR

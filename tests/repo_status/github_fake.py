@@ -71,6 +71,13 @@ class FakeRepo:
     codeowners: str | None = ".github/CODEOWNERS"
     pulls: list[FakePull] = field(default_factory=list)
     head_sha: str = "a" * 40
+    # How the protection endpoint answers a token that may not read it: None (it may), or
+    # (404, "Not Found") / (403, "Resource not accessible by integration") as GitHub does.
+    protection_denied: tuple[int, str] | None = None
+    rules_endpoint: bool = True  # False: an older GitHub Enterprise without rulesets (404)
+    codeowners_errors: list[dict[str, Any]] = field(default_factory=list)
+    renamed_from: str = ""  # the old full name, answered with 301 to /repositories/{id}
+    repo_id: int = 1296269
 
 
 def classic_protection(
@@ -81,8 +88,14 @@ def classic_protection(
     last_push: bool = True,
     enforce_admins: bool = True,
     checks: tuple[str, ...] = ("ci/tests",),
+    bypass_users: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     base = "https://github.example.test/protection"
+    allowances = (
+        {"bypass_pull_request_allowances": {"users": [user(u) for u in bypass_users]}}
+        if bypass_users
+        else {}
+    )
     return component(
         "branch-protection",
         url=base,
@@ -104,6 +117,7 @@ def classic_protection(
             require_code_owner_reviews=code_owners,
             required_approving_review_count=approvals,
             require_last_push_approval=last_push,
+            **allowances,
         ),
     )
 
@@ -212,6 +226,23 @@ class FakeGitHub:
         query = parse_qs(request.query_string.decode(), keep_blank_values=True)
         path = request.path
         full = path + ("?" + request.query_string.decode() if request.query_string else "")
+        by_id = re.match(r"^/repositories/(\d+)(/.*)?$", path)
+        if by_id:
+            # GitHub serves a repository at /repositories/{id} too (where a 301 points); not
+            # in the OpenAPI description, so it is served as the /repos/{owner}/{repo} path.
+            repo = next(r for r in self.repos.values() if r.repo_id == int(by_id.group(1)))
+            path = f"/repos/{repo.full_name}{by_id.group(2) or ''}"
+        for repo in self.repos.values():
+            old = f"/repos/{repo.renamed_from}"
+            if repo.renamed_from and (path == old or path.startswith(old + "/")):
+                body = {
+                    "message": "Moved Permanently",
+                    "url": f"{self.base_url}/repositories/{repo.repo_id}{path[len(old) :]}",
+                    "documentation_url": "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects",
+                }
+                if path == old:
+                    self._check("/repos/{owner}/{repo}", 301, body, full)
+                return self._send(full, 301, body, {"Location": body["url"]})
         try:
             template, params = openapi.match_request(request.method, path, query)
             if request.headers.get("Accept") != "application/vnd.github+json":
@@ -292,6 +323,9 @@ class FakeGitHub:
                 return self._not_found()
             return 200, self._branch(repo), ""
         if template == "/repos/{owner}/{repo}/branches/{branch}/protection":
+            if repo.protection_denied:
+                status, message = repo.protection_denied
+                return status, {"message": message, "documentation_url": "https://x"}, ""
             if repo.protection is None:
                 return (
                     404,
@@ -303,7 +337,13 @@ class FakeGitHub:
                 )
             return 200, repo.protection, ""
         if template == "/repos/{owner}/{repo}/rules/branches/{branch}":
+            if not repo.rules_endpoint:
+                return self._not_found()
             return self._paged(repo.rules, template, params, query)
+        if template == "/repos/{owner}/{repo}/codeowners/errors":
+            if repo.codeowners is None:
+                return self._not_found()
+            return 200, {"errors": repo.codeowners_errors}, ""
         if template == "/repos/{owner}/{repo}/rulesets/{ruleset_id}":
             found = repo.rulesets.get(int(params["ruleset_id"]))
             return (200, found, "") if found else self._not_found()

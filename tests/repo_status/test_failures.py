@@ -8,7 +8,7 @@ from unittest import mock
 
 import pytest
 from celery.exceptions import Retry
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from safety_reset.repo_status import tasks
 from safety_reset.repo_status.models import ChangeReviewRecord
@@ -139,7 +139,8 @@ def test_one_repository_failing_does_not_stop_the_others(github, system):
     )
     github.fail(r"/repos/acme/broken", 502, times=10)
     out, err = StringIO(), StringIO()
-    call_command("sync_repos", "--system", system.slug, stdout=out, stderr=err)
+    with pytest.raises(CommandError, match="1 of 2 repositories failed"):
+        call_command("sync_repos", "--system", system.slug, stdout=out, stderr=err)
     bad.refresh_from_db()
     good.refresh_from_db()
     assert "502" in bad.last_error
@@ -148,7 +149,7 @@ def test_one_repository_failing_does_not_stop_the_others(github, system):
     assert good.last_error == ""
     assert ChangeReviewRecord.objects.filter(repository=good).count() == 6
     assert "acme/broken" in err.getvalue()
-    assert "2 repositories, 1 failed" in out.getvalue()
+    assert "2 repositories, 1 read, 1 failed" in out.getvalue()
 
 
 def test_unknown_repository_is_an_error_not_a_crash(github, client, system):

@@ -60,11 +60,11 @@ def test_full_pull_then_unchanged_pull(github, senior, settings):
     call_command("sync_repos", stdout=first, stderr=errors)
     assert errors.getvalue() == ""
     full = _requests(first.getvalue())
-    assert f"{total} repositories, 0 failed" in first.getvalue()
+    assert f"{total} repositories, {total} read, 0 failed" in first.getvalue()
     assert ChangeReviewRecord.objects.count() == total * PULLS_EACH
-    # Per repository: repository, branch, protection, rules, CODEOWNERS, pulls, and reviews +
-    # commits of each merged pull request.
-    assert full == total * (6 + 2 * PULLS_EACH)
+    # Per repository: repository, branch, protection, rules, CODEOWNERS, its errors, pulls, and
+    # reviews + commits of each merged pull request.
+    assert full == total * (7 + 2 * PULLS_EACH)
     assert 304 not in github.statuses()
 
     github.reset_log()

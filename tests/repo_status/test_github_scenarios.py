@@ -338,3 +338,112 @@ def test_changes_requested_after_approval_withdraws_it(github, client, system):
     record = ChangeReviewRecord.objects.get(repository=repo)
     assert record.approval_count == 1
     assert not record.compliant
+
+
+# --- GitHub's own semantics (issue 15, item 3) -----------------------------------------------
+
+
+def _verdict(repo, key):
+    from safety_reset.repo_status.rules import protection_verdicts
+
+    return protection_verdicts(repo.status)[key]
+
+
+@pytest.mark.parametrize(
+    "denied", [(404, "Not Found"), (403, "Resource not accessible by integration")]
+)
+def test_protection_the_token_cannot_read_is_unknown_not_absent(
+    github, client, system, automated_audit, denied
+):
+    automated_audit.system = system
+    automated_audit.save()
+    fake = FakeRepo("acme/locked", protection=classic_protection(), protection_denied=denied)
+    repo = make_repo(system, github, fake)
+    result = sync(repo, client)
+    assert result.ok, result.error
+    passing, why = _verdict(repo, "no-admin-bypass")
+    assert passing is None
+    assert (
+        "the token cannot read branch protection of acme/locked: it needs Administration: read"
+        in why
+    )
+    assert _verdict(repo, "two-person-review")[0] is None
+    assert _verdict(repo, "codeowners")[0] is None
+    # Unknown records nothing: the automated items stay as they were (not checked).
+    item = automated_audit.items_by_key["no-admin-bypass"]
+    item.refresh_from_db()
+    assert item.checked_at is None
+
+
+def test_branch_not_protected_is_no_protection(github, client, system):
+    repo = make_repo(system, github, FakeRepo("acme/open", protection=None))
+    assert sync(repo, client).ok
+    assert _verdict(repo, "no-admin-bypass") == (
+        False,
+        "No protection at all: anyone with write access can push.",
+    )
+
+
+def test_bypass_pull_request_allowances_fail_no_admin_bypass(github, client, system):
+    fake = FakeRepo("acme/bypass", protection=classic_protection(bypass_users=("octocat",)))
+    repo = make_repo(system, github, fake)
+    assert sync(repo, client).ok
+    passing, why = _verdict(repo, "no-admin-bypass")
+    assert passing is False
+    assert "User octocat" in why
+
+
+def test_codeowners_needs_required_review_and_no_errors(github, client, system):
+    ok = make_repo(system, github, FakeRepo("acme/owned", protection=classic_protection()))
+    not_required = make_repo(
+        system, github, FakeRepo("acme/loose", protection=classic_protection(code_owners=False))
+    )
+    broken = make_repo(
+        system,
+        github,
+        FakeRepo(
+            "acme/broken",
+            protection=classic_protection(),
+            codeowners_errors=[
+                {
+                    "line": 3,
+                    "column": 1,
+                    "kind": "Unknown owner",
+                    "source": "*.py @acme/ghosts",
+                    "suggestion": None,
+                    "message": "Unknown owner on line 3",
+                    "path": ".github/CODEOWNERS",
+                }
+            ],
+        ),
+    )
+    for repo in (ok, not_required, broken):
+        assert sync(repo, client).ok
+    assert _verdict(ok, "codeowners")[0] is True
+    assert _verdict(not_required, "codeowners") == (
+        False,
+        "/.github/CODEOWNERS exists, but code-owner review is not required.",
+    )
+    assert _verdict(broken, "codeowners") == (
+        False,
+        "/.github/CODEOWNERS has 1 error(s), e.g. line 3: Unknown owner.",
+    )
+
+
+def test_renamed_repository_is_followed_and_its_name_updated(github, client, system):
+    fake = FakeRepo("acme/new-name", renamed_from="acme/old-name", repo_id=4242)
+    github.add(fake)
+    repo = RepositoryFactory(system=system, full_name="acme/old-name", default_branch="")
+    result = sync(repo, client)
+    assert result.ok, result.error
+    assert repo.full_name == "acme/new-name"
+    assert ("/repos/acme/old-name", 301) in github.log
+    assert ("/repositories/4242", 200) in github.log
+
+
+def test_missing_rulesets_endpoint_reads_as_no_rulesets(github, client, system):
+    fake = FakeRepo("acme/ghes", protection=classic_protection(), rules_endpoint=False)
+    repo = make_repo(system, github, fake)
+    assert sync(repo, client).ok
+    assert repo.status["protection"]["sources"] == ["classic"]
+    assert _verdict(repo, "two-person-review")[0] is True

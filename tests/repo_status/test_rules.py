@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
+from safety_reset.repo_status.identity import IdentityPolicy, Kind, classify
 from safety_reset.repo_status.providers.base import ChangeData, CommitData, ReviewData
 from safety_reset.repo_status.rules import (
     AiPolicy,
@@ -17,9 +17,12 @@ from safety_reset.repo_status.rules import (
 T0 = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 POLICY = AiPolicy(
     labels=frozenset({"ai-assisted"}),
-    agent_logins=frozenset({"copilot"}),
     trailer_keys=frozenset({"assisted-by", "generated-by", "ai-assisted"}),
-    coauthor_patterns=(re.compile("claude", re.I),),
+    identities=IdentityPolicy(
+        agent_logins=frozenset({"copilot", "devin-ai-integration[bot]"}),
+        agent_emails=frozenset({"noreply@anthropic.com"}),
+        service_accounts=frozenset({"release-robot"}),
+    ),
 )
 SENIORS = Seniors(logins=frozenset({"sally"}), emails=frozenset({"sally@example.test"}))
 
@@ -62,6 +65,54 @@ def test_trailers_are_read_from_the_last_paragraph_only():
         "Subject\n\nBody: not a trailer\n\nAssisted-by: X\nSigned-off-by: A <a@b>"
     ) == [("Assisted-by", "X"), ("Signed-off-by", "A <a@b>")]
     assert parse_trailers("Only: subject") == []
+    # A paragraph of prose with one `Key: value` line is not a trailer block (git's rule).
+    assert parse_trailers("Subject\n\nWe talked.\nAssisted-by: X") == []
+
+
+def test_identities_not_names():
+    def kind(**kw):
+        return classify(policy=POLICY.identities, **kw)
+
+    assert kind(login="Copilot") is Kind.AI_AGENT
+    assert kind(login="devin-ai-integration[bot]", is_app=True) is Kind.AI_AGENT
+    assert kind(email="158243242+devin-ai-integration[bot]@users.noreply.github.com") is (
+        Kind.AI_AGENT
+    )
+    assert kind(email="198982749+Copilot@users.noreply.github.com") is Kind.AI_AGENT
+    assert kind(email="NoReply@Anthropic.com") is Kind.AI_AGENT
+    assert kind(login="dependabot[bot]", is_app=True) is Kind.BOT
+    assert kind(email="49699333+dependabot[bot]@users.noreply.github.com") is Kind.BOT
+    assert kind(login="some-app", is_app=True) is Kind.BOT
+    assert kind(login="release-robot") is Kind.BOT
+    # A person called Devin or Claude is a person; so is the login "claude" (not "claude[bot]").
+    assert kind(login="devin", email="devin@example.test") is Kind.HUMAN
+    assert kind(login="claude") is Kind.HUMAN
+
+
+def test_bot_pull_requests_are_not_ai_assisted_and_bots_never_review():
+    bump = change(author="dependabot[bot]", bot=True, reviews=[approve("renovate[bot]", bot=True)])
+    verdict = review_verdict(bump, policy=POLICY, seniors=SENIORS)
+    assert not verdict.ai_assisted
+    assert verdict.approvals == []
+    assert "renovate[bot] is a bot: its approval does not count." in verdict.findings
+    human = review_verdict(
+        change(author="dependabot[bot]", bot=True, reviews=[approve("peer")]),
+        policy=POLICY,
+        seniors=SENIORS,
+    )
+    assert human.compliant
+    assert human.needed == 1
+
+
+def test_a_human_co_author_named_devin_or_claude_is_not_an_ai():
+    c = change(
+        message="Fix\n\nCo-authored-by: Devin Smith <devin@example.test>\n"
+        "Co-authored-by: Claude Monet <claude@example.test>",
+        reviews=[approve("peer")],
+    )
+    verdict = review_verdict(c, policy=POLICY, seniors=SENIORS)
+    assert not verdict.ai_assisted
+    assert verdict.compliant
 
 
 def test_ai_assisted_false_trailer_is_not_a_signal():
@@ -118,7 +169,7 @@ def test_bots_author_and_assigner_do_not_count():
         reviews=[approve("boss"), approve("sally"), approve("ci[bot]", bot=True)],
     )
     verdict = review_verdict(agent, policy=POLICY, seniors=SENIORS)
-    assert verdict.ai_signals == ["agent author: Copilot"]
+    assert verdict.ai_signals == ["agent author: Copilot", "agent commit author: Copilot"]
     assert [a["login"] for a in verdict.approvals] == ["sally"]
     assert not verdict.compliant
 

@@ -51,6 +51,9 @@ class Protection:
     bypass_actors: list[dict[str, Any]] = field(default_factory=list)
     bypass_unknown: bool = False  # a ruleset's bypass list was not visible to the token
     required_checks: list[str] = field(default_factory=list)
+    # Why part of the protection could not be read (a 403, or a 404 that is not "Branch not
+    # protected"): the controls it would decide are unknown, neither passing nor failing.
+    unknown: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,9 +66,12 @@ class RepositoryState:
     protection: Protection
     codeowners_path: str | None
     source_url: str  # where it was read from (API base or clone URL)
+    codeowners_errors: list[dict[str, Any]] = field(default_factory=list)
+    full_name: str = ""  # the name the forge answers to now (a renamed repository)
 
     def as_status(self) -> dict[str, Any]:
         return {
+            "codeowners_errors": self.codeowners_errors,
             "default_branch": self.default_branch,
             "head_sha": self.head_sha,
             "protection": self.protection.as_dict(),
@@ -96,7 +102,11 @@ class CommitData:
 
 @dataclass
 class ChangeData:
-    """One merged change with what the review rule needs."""
+    """One merged change with what the review rule needs.
+
+    `number` is the forge's pull request number; 0 where the forge has none (plain git), and
+    then `sha` (the change's commit, or a pull request's merge commit) identifies it.
+    """
 
     number: int
     title: str
@@ -108,6 +118,7 @@ class ChangeData:
     head_sha: str
     merged_by_login: str = ""
     author_email: str = ""
+    sha: str = ""
     labels: list[str] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     commits: list[CommitData] = field(default_factory=list)

@@ -2,10 +2,16 @@
 
 What a plain repository can tell: its default branch and head, whether a CODEOWNERS file sits
 in a standard place, and the changes merged into the default branch (each first-parent commit:
-a merge brings the commits of its branch, a direct commit is its own change). Review approvals
-are read from `Reviewed-by:` / `Approved-by:` trailers, the convention of mailing-list and
-Gerrit workflows. Branch protection lives on the server, out of git's sight, so the
-protection controls are not evaluated for these repositories (`observable=False`).
+a direct commit is its own change; a merge is its own change, judged by its own message, and each
+commit it brings in is a change too, with its own trailers). Approvals are read from the trailers
+named by REPO_REVIEW_TRAILERS (`Reviewed-by:`, `Acked-by:`, `Approved-by:` by default), the
+convention of mailing-list, kernel and Gerrit workflows, parsed with git's own trailer-block rule
+(`trailers.parse_trailers`). A commit a merge brings in also counts the merge's approval trailers:
+whoever acked the merge reviewed what it brings. Branch protection lives on the server, out of
+git's sight, so the protection controls are not evaluated here (`observable=False`).
+
+Changes of a plain repository carry no number of their own: they are known by their commit sha,
+and the store numbers them in the order it first sees them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from safety_reset.repo_status.rules import parse_trailers
+from safety_reset.repo_status.identity import parse_person
+from safety_reset.repo_status.rules import review_trailer_keys
+from safety_reset.repo_status.trailers import parse_trailers
 
 from .base import (
     CODEOWNERS_PATHS,
@@ -32,7 +40,6 @@ from .base import (
     TransientError,
 )
 
-APPROVAL_TRAILERS = ("reviewed-by", "approved-by")
 _FIELD, _RECORD = "\x1f", "\x1e"
 _LOG_FORMAT = _FIELD.join(["%H", "%P", "%an", "%ae", "%cI", "%s", "%B"]) + _RECORD
 
@@ -47,7 +54,6 @@ class GitProvider:
         self.mirror = mirror_root / (hashlib.sha256(url.encode()).hexdigest()[:24] + ".git")
         self.default_branch = default_branch
         self.timeout = timeout
-        self._head_count = 0
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:
         command = ["git", "-c", "protocol.ext.allow=never", *args]
@@ -123,14 +129,16 @@ class GitProvider:
         self, *, watermark: str, window_start: dt.datetime, result: ChangesPage
     ) -> Iterator[ChangeData]:
         head = self._git("rev-parse", f"refs/heads/{self.default_branch}").strip()
-        self._head_count = int(self._git("rev-list", "--count", "--first-parent", head))
         if watermark and self._is_ancestor(watermark, head):
             selection = [f"{watermark}..{head}"]
+        elif window_start.timestamp() <= 0:
+            selection = [head]  # the whole history: git reads a date before 1970 wrongly
         else:
             selection = [f"--since={window_start.isoformat()}", head]
-        log = self._git("log", "--first-parent", f"--format={_LOG_FORMAT}", *selection)
-        for index, record in enumerate(r for r in log.split(_RECORD) if r.strip()):
-            yield self._change(record.lstrip("\n"), number=self._head_count - index)
+        approvals = review_trailer_keys()
+        log = self._git("log", "--first-parent", "--reverse", f"--format={_LOG_FORMAT}", *selection)
+        for record in (r.lstrip("\n") for r in log.split(_RECORD) if r.strip()):
+            yield from self._changes(record, approvals=approvals)
         result.watermark = head
 
     def _is_ancestor(self, older: str, newer: str) -> bool:
@@ -140,50 +148,59 @@ class GitProvider:
             return False
         return True
 
-    def _commits(self, revision_range: str) -> list[CommitData]:
-        log = self._git("log", f"--format={_LOG_FORMAT}", revision_range)
+    def _commits(self, *revisions: str) -> list[CommitData]:
+        log = self._git("log", "--reverse", f"--format={_LOG_FORMAT}", *revisions, "--")
         return [_commit(r.lstrip("\n")) for r in log.split(_RECORD) if r.strip()]
 
-    def _change(self, record: str, *, number: int) -> ChangeData:
+    def _changes(self, record: str, *, approvals: frozenset[str]) -> Iterator[ChangeData]:
+        """The change of one first-parent commit, preceded (for a merge) by one change per
+        commit the merge brings in, oldest first."""
         sha, parents, _name, _email, date, subject, _body = record.split(_FIELD, 6)
         parent_list = parents.split()
         merge = _commit(record)
-        if len(parent_list) > 1:
-            commits = self._commits(f"{parent_list[0]}..{parent_list[1]}")
-            head_sha = parent_list[1]
-        else:
-            commits = [merge]
-            head_sha = sha
-        tip = commits[0] if commits else merge
-        trailers = parse_trailers(merge.message)
-        if tip.sha != merge.sha:
-            trailers += parse_trailers(tip.message)
-        reviews = [
-            ReviewData(
-                login="",
-                email=_email_of(value),
-                is_bot=False,
-                state="APPROVED",
-                submitted_at=None,  # written into the change itself: never stale
-                commit_id=head_sha,
-            )
-            for key, value in trailers
-            if key.lower() in APPROVAL_TRAILERS
-        ]
         merged_at = dt.datetime.fromisoformat(date)
-        return ChangeData(
-            number=number,
-            title=subject[:500],
-            url="",
-            author_login="",
-            author_email=tip.author_email,
-            author_is_bot=False,
-            merged_at=merged_at,
-            updated_at=merged_at,
-            head_sha=head_sha,
-            commits=commits if len(parent_list) > 1 else [merge],
-            reviews=reviews,
-        )
+        merge_reviews = _reviews(merge.message, approvals=approvals)
+        if len(parent_list) > 1:
+            brought = self._commits(f"^{parent_list[0]}", *parent_list[1:])
+            for commit in brought:
+                yield _change_of(
+                    commit,
+                    merged_at=merged_at,
+                    reviews=_reviews(commit.message, approvals=approvals) + merge_reviews,
+                )
+        yield _change_of(merge, merged_at=merged_at, reviews=merge_reviews, title=subject)
+
+
+def _reviews(message: str, *, approvals: frozenset[str]) -> list[ReviewData]:
+    """One approval per approval trailer of the message, written into the change itself (so it
+    always follows the last push)."""
+    emails = [
+        parse_person(value)[1] for key, value in parse_trailers(message) if key.lower() in approvals
+    ]
+    return [
+        ReviewData(login="", email=email, is_bot=False, state="APPROVED", submitted_at=None)
+        for email in emails
+        if email  # a bare name identifies nobody
+    ]
+
+
+def _change_of(
+    commit: CommitData, *, merged_at: dt.datetime, reviews: list[ReviewData], title: str = ""
+) -> ChangeData:
+    return ChangeData(
+        number=0,
+        sha=commit.sha,
+        title=(title or commit.message.split("\n", 1)[0])[:500],
+        url="",
+        author_login="",
+        author_email=commit.author_email,
+        author_is_bot=False,
+        merged_at=merged_at,
+        updated_at=merged_at,
+        head_sha=commit.sha,
+        commits=[commit],
+        reviews=reviews,
+    )
 
 
 def _commit(record: str) -> CommitData:
@@ -194,9 +211,3 @@ def _commit(record: str) -> CommitData:
         author_email=email.lower(),
         committed_at=dt.datetime.fromisoformat(date),
     )
-
-
-def _email_of(value: str) -> str:
-    if "<" in value and ">" in value:
-        return value[value.index("<") + 1 : value.index(">")].strip().lower()
-    return value.strip().lower()

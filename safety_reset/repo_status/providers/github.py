@@ -30,7 +30,7 @@ from .base import (
     RepositoryState,
     ReviewData,
 )
-from .http import GitHubClient
+from .http import GitHubClient, Missing
 
 
 def _ts(value: str | None) -> dt.datetime | None:
@@ -55,19 +55,41 @@ class GitHubProvider:
 
     def read_state(self, *, previous: dict[str, Any]) -> RepositoryState:
         repo = self.client.get(self._repo_path).data
+        if repo.get("full_name") and repo["full_name"] != self.full_name:
+            # Renamed or transferred: GitHub answered 301 and the client followed it.
+            self._rename(str(repo["full_name"]))
         branch_name = repo.get("default_branch") or self.default_branch or "main"
         self.default_branch = branch_name
         branch_path = f"{self._repo_path}/branches/{quote(branch_name, safe='')}"
         branch = self.client.get(branch_path).data
         head_sha = branch.get("commit", {}).get("sha", "")
+        unknown: list[str] = []
         classic = None
         if branch.get("protected"):
-            page = self.client.get_or_none(f"{branch_path}/protection")
-            classic = page.data if page else None
+            answer = self.client.get_or_missing(f"{branch_path}/protection")
+            if isinstance(answer, Missing):
+                if not (answer.status == 404 and answer.message == "Branch not protected"):
+                    unknown.append(
+                        f"the token cannot read branch protection of {self.full_name}: it needs "
+                        f"Administration: read (GitHub answered {answer.status} "
+                        f"“{answer.message}”)."
+                    )
+            else:
+                classic = answer.data
         rules: list[dict[str, Any]] = []
         rules_path = f"{self._repo_path}/rules/branches/{quote(branch_name, safe='')}"
-        for page in self.client.paginate(rules_path, {"per_page": 100}):
-            rules.extend(page.data)
+        first = self.client.get_or_missing(rules_path, {"per_page": 100})
+        if isinstance(first, Missing):
+            if first.status != 404:  # a 404 is a GitHub (Enterprise) without rulesets
+                unknown.append(
+                    f"the token cannot read the rules of {self.full_name} (GitHub answered "
+                    f"{first.status} “{first.message}”)."
+                )
+        else:
+            rules.extend(first.data)
+            if first.next_url:
+                for page in self.client.paginate(first.next_url):
+                    rules.extend(page.data)
         rulesets: dict[int, dict[str, Any] | None] = {}
         for rule in rules:
             ruleset_id = rule.get("ruleset_id")
@@ -75,17 +97,44 @@ class GitHubProvider:
                 found = self.client.get_or_none(f"{self._repo_path}/rulesets/{ruleset_id}")
                 rulesets[ruleset_id] = found.data if found else None
         protection = merge_protection(classic=classic, rules=rules, rulesets=rulesets)
-        if previous.get("head_sha") == head_sha and "codeowners_path" in previous:
-            codeowners_path = previous["codeowners_path"]  # contents cannot change without a push
+        protection.unknown = " ".join(unknown)
+        if previous.get("head_sha") == head_sha and "codeowners_errors" in previous:
+            # Contents cannot change without a push.
+            codeowners_path = previous.get("codeowners_path")
+            errors = previous["codeowners_errors"]
         else:
             codeowners_path = self._find_codeowners(branch_name)
+            errors = self._codeowners_errors(branch_name) if codeowners_path else []
         return RepositoryState(
             default_branch=branch_name,
             head_sha=head_sha,
             protection=protection,
             codeowners_path=codeowners_path,
+            codeowners_errors=errors,
             source_url=self.client.url(self._repo_path),
+            full_name=self.full_name,
         )
+
+    def _rename(self, full_name: str) -> None:
+        self.full_name = full_name
+        owner, _, name = full_name.partition("/")
+        self._repo_path = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+    def _codeowners_errors(self, branch: str) -> list[dict[str, Any]]:
+        """GitHub's own reading of the CODEOWNERS file: lines it cannot use (unknown owners,
+        bad patterns). Each error as {line, kind, message, path}."""
+        found = self.client.get_or_none(f"{self._repo_path}/codeowners/errors", {"ref": branch})
+        if found is None:
+            return []
+        return [
+            {
+                "line": e.get("line"),
+                "kind": e.get("kind", ""),
+                "message": str(e.get("message", ""))[:300],
+                "path": e.get("path", ""),
+            }
+            for e in (found.data or {}).get("errors") or []
+        ]
 
     def _find_codeowners(self, branch: str) -> str | None:
         for path in CODEOWNERS_PATHS:
@@ -175,6 +224,7 @@ class GitHubProvider:
             merged_at=merged_at,
             updated_at=updated,
             head_sha=str((pr.get("head") or {}).get("sha", "")),
+            sha=str(pr.get("merge_commit_sha") or ""),
             labels=[str(label.get("name", "")) for label in pr.get("labels") or []],
             assignees=[str(a.get("login", "")) for a in pr.get("assignees") or [] if a],
             commits=commits,
@@ -203,6 +253,17 @@ def merge_protection(
         seen.code_owner_review = bool(reviews.get("require_code_owner_reviews"))
         seen.dismiss_stale_reviews = bool(reviews.get("dismiss_stale_reviews"))
         seen.require_last_push_approval = bool(reviews.get("require_last_push_approval"))
+        allowances = reviews.get("bypass_pull_request_allowances") or {}
+        for kind, key in (("User", "login"), ("Team", "slug"), ("App", "slug")):
+            for actor in allowances.get(f"{kind.lower()}s") or []:
+                seen.bypass_actors.append(
+                    {
+                        "ruleset": "classic: bypass pull request allowances",
+                        "actor_type": kind,
+                        "actor_id": actor.get(key) or actor.get("id"),
+                        "bypass_mode": "pull_request",
+                    }
+                )
         status_checks = classic.get("required_status_checks") or {}
         checks.update(status_checks.get("contexts") or [])
         checks.update(c.get("context", "") for c in status_checks.get("checks") or [])

@@ -56,6 +56,9 @@ class RequestStats:
         self.by_status.update(other.by_status)
 
 
+MAX_REDIRECTS = 3
+
+
 @dataclass
 class Page:
     data: Any
@@ -68,6 +71,14 @@ class Page:
             if rel == "next":
                 return url
         return None
+
+
+@dataclass
+class Missing:
+    """A 404 or a 403 (not a rate limit) given as an answer: its status and GitHub's message."""
+
+    status: int
+    message: str
 
 
 class GitHubClient:
@@ -130,6 +141,13 @@ class GitHubClient:
         """Like `get`, but a 404 is an answer (None), not an error."""
         return self._get(self.url(path, params), allow_404=True)
 
+    def get_or_missing(self, path: str, params: Mapping[str, Any] | None = None) -> Page | Missing:
+        """Like `get`, but a 404 or a 403 that is not a rate limit is an answer (`Missing`,
+        with GitHub's message: "Branch not protected" is not the same 404 as "Not Found")."""
+        answer = self._get(self.url(path, params), allow_404=True, allow_403=True)
+        assert answer is not None
+        return answer
+
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Page]:
         """Every page of a list, following `Link: rel="next"`; stop iterating to stop fetching."""
         url: str | None = self.url(path, params)
@@ -139,7 +157,7 @@ class GitHubClient:
             yield page
             url = page.next_url
 
-    def _get(self, url: str, *, allow_404: bool) -> Page | None:
+    def _get(self, url: str, *, allow_404: bool, allow_403: bool = False, hops: int = 0) -> Any:
         self._check_host(url)
         self._check_paused()
         key = "gh:etag:" + hashlib.sha256(f"{self._token_key} {url}".encode()).hexdigest()
@@ -156,11 +174,25 @@ class GitHubClient:
         status = response.status_code
         if status == 304 and cached:
             return Page(data=cached["body"], link=cached.get("link", ""), from_cache=True)
+        if status in (301, 302, 307, 308) and response.headers.get("Location"):
+            # A renamed or transferred repository: GitHub points at its new address.
+            if hops >= MAX_REDIRECTS:
+                raise ProviderError(f"GitHub redirected {urlsplit(url).path} too many times.")
+            return self._get(
+                response.headers["Location"],
+                allow_404=allow_404,
+                allow_403=allow_403,
+                hops=hops + 1,
+            )
         if status in (403, 429):
             self._raise_if_rate_limited(response)
         if status >= 500:
             raise TransientError(f"GitHub answered {status} for {urlsplit(url).path}.")
+        if status == 403 and allow_403:
+            return Missing(status=403, message=_message(response))
         if status == 404:
+            if allow_403:
+                return Missing(status=404, message=_message(response))
             if allow_404:
                 return None
             raise NotFoundError(f"GitHub answered 404 for {urlsplit(url).path}.")
