@@ -172,9 +172,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Workers log through LOGGING below (JSON in production, with request and task ids) instead of
 # Celery replacing the root logger's handlers with its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# /readyz/ fails when beat's heartbeat (queued every 60 s, safety_reset/celery.py) is older
-# than this: three missed beats, so one slow worker does not take the app out of rotation.
+# /readyz/ reports beat as degraded when its heartbeat (published every 60 s,
+# safety_reset/celery.py) is older than this: three missed beats. Workers write theirs every
+# 10 s from Celery's worker heartbeat (safety_reset/core/tasks.py); 60 s is six missed.
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=180)
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
+# The database connection /readyz/ tries (its failure alone makes the probe 503).
+HEALTH_DATABASE_ALIAS = "default"
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "inventory.Person"
