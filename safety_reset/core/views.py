@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import readiness
+from .uploads import UploadTooLarge
 
 
 @never_cache
@@ -25,6 +26,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     status = "unavailable" if not ready else ("degraded" if failed else "ok")
     body = {"status": status, "checks": checks, "failed": failed}
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Bad input the view never saw (an upload over the limit): say why when it is ours."""
+    reason = str(exception) if isinstance(exception, UploadTooLarge) else ""
+    return render(request, "400.html", {"reason": reason}, status=400)
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

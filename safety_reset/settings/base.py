@@ -285,6 +285,21 @@ STORAGES = {
 }
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 
+# --- Uploads -----------------------------------------------------------------------------
+# Every multipart file (evidence, the inventory import, page or API) is limited to
+# UPLOAD_MAX_BYTES while it streams: the first handler counts the bytes and stops the parse
+# past the limit, before the rest of the body is read (safety_reset/core/uploads.py). Files
+# up to FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory, larger ones go to a temporary file.
+# Bodies that are not files (forms, JSON) are refused past DATA_UPLOAD_MAX_MEMORY_SIZE.
+UPLOAD_MAX_BYTES = EVIDENCE_MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "safety_reset.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
 # --- Content Security Policy (django-csp) ------------------------------------------------
 # Scripts only from our own origin: no page needs an inline <script> or an event-handler
 # attribute (htmx is a static file; the API docs use drf-spectacular's split view, which
