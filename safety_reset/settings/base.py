@@ -236,6 +236,10 @@ if OIDC_ENABLED:
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And per address across accounts (password spraying: a few guesses at each of many accounts):
+# AXES_ADDRESS_FAILURE_LIMIT failures from one address in the window refuse every sign-in from
+# it (safety_reset/core/auth.py). High enough for an office behind one NAT address.
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_RESET_ON_SUCCESS = True
 # The login form's field is "username" (it holds the email); axes would default to "email".
 AXES_USERNAME_FORM_FIELD = "username"
