@@ -351,6 +351,20 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # Per minute unless said: anonymous callers by address, people by account; writes and
+    # imports stricter. Over a rate: 429 with Retry-After (safety_reset/core/api.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "safety_reset.core.api.AnonThrottle",
+        "safety_reset.core.api.UserThrottle",
+        "safety_reset.core.api.WriteThrottle",
+        "safety_reset.core.api.ImportThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="30/min"),
+        "user": env("API_THROTTLE_USER", default="600/min"),
+        "writes": env("API_THROTTLE_WRITES", default="120/min"),
+        "imports": env("API_THROTTLE_IMPORTS", default="10/hour"),
+    },
     "DEFAULT_PAGINATION_CLASS": "safety_reset.core.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "safety_reset.core.api_schema.AutoSchema",
@@ -371,6 +385,13 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ and /api/docs/ for anyone, or (API_DOCS_PUBLIC=false, the production
+    # default, settings/production.py) only for a signed-in person or a token.
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.AllowAny"]
+        if env.bool("API_DOCS_PUBLIC", default=True)
+        else ["safety_reset.core.api.IsActivePerson"]
+    ),
     # The docs pages load Swagger UI / ReDoc from our own static files, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
