@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import pagination, permissions, throttling
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -90,6 +91,31 @@ class ReadsWholeProgram(IsActivePerson):
             return True  # the service decides (program managers only)
         user = request.user
         return isinstance(user, Person) and user.sees_everything
+
+
+# --- Filters ----------------------------------------------------------------------------------
+# Query parameters every list understands besides its FilterSet's filters.
+COMMON_PARAMETERS = frozenset({"format", "cursor", "page_size", "ordering"})
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, plus a 400 naming each query parameter nothing understands
+    (a misspelt filter silently ignored would show rows the caller meant to exclude)."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: APIView) -> Any:
+        filterset = self.get_filterset(request, queryset, view)
+        names = set(filterset.filters) if filterset is not None else set()
+        unknown = sorted(
+            key
+            for key in request.query_params
+            if key not in COMMON_PARAMETERS
+            and key not in names
+            and not any(key.startswith(f"{name}_") for name in names)  # range widgets
+        )
+        if unknown:
+            known = ", ".join(sorted(names | COMMON_PARAMETERS))
+            raise ValidationError({key: [f"Unknown filter. Known: {known}."] for key in unknown})
+        return super().filter_queryset(request, queryset, view)
 
 
 # --- Throttling -------------------------------------------------------------------------------

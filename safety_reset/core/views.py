@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import readiness
+from .middleware import is_api
 from .uploads import UploadTooLarge
 
 
@@ -28,21 +29,32 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
+# Under /api/ every error is JSON, also for URLs no API view matched (an id with a dot).
+def _api_error(request: HttpRequest, status: int, detail: str) -> JsonResponse | None:
+    return JsonResponse({"detail": detail}, status=status) if is_api(request) else None
+
+
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Bad input the view never saw (an upload over the limit): say why when it is ours."""
     reason = str(exception) if isinstance(exception, UploadTooLarge) else ""
-    return render(request, "400.html", {"reason": reason}, status=400)
+    return _api_error(request, 400, reason or "Bad request.") or render(
+        request, "400.html", {"reason": reason}, status=400
+    )
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    return _api_error(request, 403, "You do not have permission to perform this action.") or (
+        render(request, "403.html", status=403)
+    )
 
 
 def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return _api_error(request, 404, "Not found.") or render(request, "404.html", status=404)
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
     # No context processors: whatever broke may be what they need.
     from django.template import loader
 

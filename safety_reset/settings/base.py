@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL byte or a lone surrogate in any parameter or field: 400 naming it (core/middleware.py).
+    "safety_reset.core.middleware.UnusableInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -174,9 +176,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # /readyz/ reports beat as degraded when its heartbeat (published every 60 s,
 # safety_reset/celery.py) is older than this: three missed beats. Workers write theirs every
-# 10 s from Celery's worker heartbeat (safety_reset/core/tasks.py); 60 s is six missed.
+# 10 s from Celery's worker heartbeat (safety_reset/core/tasks.py), and on running beat's task
+# every 60 s (the only source under `make run`'s embedded broker, which has no heartbeats).
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=180)
-WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=60)
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
 # The database connection /readyz/ tries (its failure alone makes the probe 503).
 HEALTH_DATABASE_ALIAS = "default"
 
@@ -348,7 +351,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["safety_reset.core.api.IsActivePerson"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, refusing unknown query parameters with a 400 (core/api.py).
+        "safety_reset.core.api.StrictFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     # Per minute unless said: anonymous callers by address, people by account; writes and

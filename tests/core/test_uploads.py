@@ -156,12 +156,16 @@ def test_over_the_limit_api_import_and_evidence_answer_json_400(world):
     response = api.post(reverse("api:system-import-list"), {"file": upload}, format="multipart")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
-    assert "limit" in response.json()["detail"]
+    [(key, [message])] = response.json().items()
+    assert key in ("file", "non_field_errors")  # the field, once the parser has reached it
+    assert "larger than the 0.1 MB limit" in message
 
     api = api_client(world.person("owner"))
     upload = SimpleUploadedFile("big.txt", b"x" * 300_000, content_type="text/plain")
     url = reverse("api:item-evidence", args=[world.items[0].pk])
     response = api.post(url, {"file": upload}, format="multipart")
     assert response.status_code == 400
-    assert "limit" in response.json()["detail"]
+    [(key, [message])] = response.json().items()
+    assert key in ("file", "non_field_errors")  # the field, once the parser has reached it
+    assert "larger than the 0.1 MB limit" in message
     assert not Evidence.objects.exists()
