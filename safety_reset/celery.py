@@ -34,7 +34,7 @@ def _serve_worker_metrics(**kwargs: Any) -> None:
 
 
 app.conf.beat_schedule = {
-    # Heartbeat: proves beat and a worker are alive (/readyz/ reads it).
+    # Heartbeat: beat records one as it publishes, the worker that runs it another (/readyz/).
     "beat-heartbeat": {
         "task": "safety_reset.core.tasks.beat_heartbeat",
         "schedule": 60.0,

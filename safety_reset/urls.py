@@ -39,6 +39,7 @@ urlpatterns = [
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))
 
+handler400 = "safety_reset.core.views.error_400"
 handler403 = "safety_reset.core.views.error_403"
 handler404 = "safety_reset.core.views.error_404"
 handler500 = "safety_reset.core.views.error_500"

@@ -11,9 +11,11 @@ Then it migrates, creates the cache table, loads the demo data into an empty dat
 starts three children: the web app (Django's runserver on http://127.0.0.1:8000), a Celery
 worker and Celery beat. Their output is shown prefixed with their name and kept in var/log/.
 
-Ctrl-C (SIGINT), SIGTERM or SIGHUP stops the children, then the embedded database. A second
-Ctrl-C kills whatever is still running. If a child dies on its own, everything is stopped and
-the exit status is 1.
+A worker or beat that exits is restarted (after 1 s, doubling to at most 30 s while it keeps
+dying within a minute of its start), each exit and restart logged; the web keeps serving. If the
+web dies on its own, everything is stopped and the exit status is 1. Ctrl-C (SIGINT), SIGTERM
+or SIGHUP stops the children, then the embedded database. A second Ctrl-C kills whatever is
+still running.
 """
 
 from __future__ import annotations
@@ -229,6 +231,58 @@ def stop_children(children: list[Child], signals: Signals) -> None:
             child.reader.join(timeout=2)
 
 
+# --- Supervision: restart what may be restarted -----------------------------------------------
+RESTARTABLE = ("worker", "beat")
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+# A child that ran this long before it exited starts again from the first back-off.
+STABLE_SECONDS = 60.0
+
+
+@dataclass
+class Restarts:
+    """When a restartable child started, how often it was restarted, and the next back-off."""
+
+    started_at: float = field(default_factory=time.monotonic)
+    count: int = 0
+    delay: float = field(default_factory=lambda: BACKOFF_FIRST_SECONDS)
+    due_at: float | None = None
+
+
+def supervise(children: list[Child], signals: Signals, *, poll: float = 0.5) -> int:
+    """Until a stop signal (0) or the web's own exit (1): restart a worker or beat that exits."""
+    restarts = {c.name: Restarts() for c in children if c.name in RESTARTABLE}
+    while not signals.stop.wait(poll):
+        now = time.monotonic()
+        for child in children:
+            if child.running():
+                continue
+            assert child.proc is not None
+            state = restarts.get(child.name)
+            if state is None:
+                say(f"{child.name} exited ({child.proc.returncode}); stopping everything")
+                return 1
+            if state.due_at is None:
+                if now - state.started_at >= STABLE_SECONDS:
+                    state.delay = BACKOFF_FIRST_SECONDS
+                state.due_at = now + state.delay
+                say(
+                    f"{child.name} exited ({child.proc.returncode}); "
+                    f"restarting in {state.delay:.1f}s"
+                )
+                child.signal_group(signal.SIGKILL)  # what it left behind (pool processes)
+            elif now >= state.due_at:
+                if child.reader is not None:
+                    child.reader.join(timeout=2)
+                child.spawn()
+                child.start_reader(log_mode="a")
+                state.count += 1
+                state.started_at, state.due_at = now, None
+                state.delay = min(state.delay * 2, BACKOFF_MAX_SECONDS)
+                say(f"{child.name} restarted (pid {child.proc.pid}, restart {state.count})")
+    return 0
+
+
 def _wait(children: list[Child], *, until: Any, seconds: float, signals: Signals) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not signals.force.is_set():
@@ -330,7 +384,7 @@ def port_is_free(host: str, port: int) -> bool:
 def wait_until_healthy(url: str, children: list[Child], signals: Signals, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not signals.stop.is_set():
-        if not all(c.running() for c in children):
+        if not all(c.running() for c in children if c.name not in RESTARTABLE):
             return False
         try:
             with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
@@ -468,14 +522,7 @@ def serve(
             say("Ctrl-C stops everything")
         elif not signals.stop.is_set():
             say(f"{url}/healthz/ did not answer 200 yet; see the output above")
-        while not signals.stop.wait(0.5):
-            dead = [c for c in children if not c.running()]
-            if dead:
-                for child in dead:
-                    assert child.proc is not None
-                    say(f"{child.name} exited ({child.proc.returncode}); stopping everything")
-                exit_code = 1
-                break
+        exit_code = supervise(children, signals)
         if signals.received is not None:
             say(f"{signal.Signals(signals.received).name}: stopping web, worker and beat")
     finally:

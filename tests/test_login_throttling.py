@@ -121,3 +121,31 @@ def test_session_ends_with_the_browser_and_after_its_age(owner) -> None:
     expires_in = client.session.get_expiry_date() - timezone.now()
     assert timedelta(hours=11, minutes=59) < expires_in <= timedelta(hours=12)
     assert client.session.get_expire_at_browser_close()
+
+
+def test_thirty_bad_logins_over_ten_accounts_from_one_address_are_throttled() -> None:
+    """Password spraying: 3 guesses at each of 10 accounts stays under the per-account limit
+    (5), but the address passes AXES_ADDRESS_FAILURE_LIMIT (20) and is refused."""
+    people = [PersonFactory(email=f"spray{i}@example.test") for i in range(11)]
+    attacker = Client(REMOTE_ADDR="203.0.113.7")
+    statuses = [
+        sign_in(attacker, "wrong", email=person.email).status_code
+        for _ in range(3)
+        for person in people[:10]
+    ]
+    limit = settings.AXES_ADDRESS_FAILURE_LIMIT
+    assert limit == 20
+    assert statuses[:limit] == [200] * limit
+    assert statuses[limit:] == [429] * (30 - limit)
+    # Even a right password for an untouched account is refused from that address...
+    refused = sign_in(attacker, "demo", email=people[10].email)
+    assert refused.status_code == 429
+    assert b"Too many sign-in attempts" in refused.content
+    # ...while the same people sign in from elsewhere.
+    assert sign_in(Client(REMOTE_ADDR="10.0.0.9"), "demo", email=people[0].email).status_code == 302
+
+    # After the window the address may try again.
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+    )
+    assert sign_in(attacker, "demo", email=people[10].email).status_code == 302

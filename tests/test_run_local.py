@@ -78,3 +78,75 @@ def test_stop_children_ends_the_whole_process_group(run_local, tmp_path, monkeyp
     while child.group_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not child.group_alive()
+
+
+SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(120)"]
+
+
+def _until(predicate, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(predicate())
+
+
+def test_a_killed_worker_is_restarted_with_back_off_and_the_web_keeps_serving(
+    run_local, tmp_path, monkeypatch, capsys
+):
+    import threading
+
+    monkeypatch.setattr(run_local, "LOG_DIR", tmp_path)
+    monkeypatch.setattr(run_local, "BACKOFF_FIRST_SECONDS", 0.2)
+    monkeypatch.setattr(run_local, "GRACE_SECONDS", 2)
+    monkeypatch.setattr(run_local, "GROUP_GRACE_SECONDS", 1)
+    children = [run_local.Child(name, SLEEPER, env={}) for name in ("web", "worker", "beat")]
+    for child in children:
+        child.spawn()
+    for child in children:
+        child.start_reader()
+    web, worker, beat = children
+    signals = run_local.Signals()
+    result: list[int] = []
+    supervisor = threading.Thread(
+        target=lambda: result.append(run_local.supervise(children, signals, poll=0.05))
+    )
+    supervisor.start()
+    try:
+        first_web, first_worker = web.proc.pid, worker.proc.pid
+        worker.proc.send_signal(signal.SIGKILL)
+        assert _until(lambda: worker.proc.pid != first_worker and worker.running())
+        log = tmp_path / "worker.log"
+        assert _until(lambda: log.read_text().count("up") == 2)  # appended, not written over
+        # Killed again at once: the next restart waits twice as long.
+        second_worker = worker.proc.pid
+        worker.proc.send_signal(signal.SIGKILL)
+        assert _until(lambda: worker.proc.pid != second_worker and worker.running())
+        assert _until(lambda: log.read_text().count("up") == 3)
+        assert web.running()
+        assert web.proc.pid == first_web  # never touched
+        assert beat.running()
+    finally:
+        signals.stop.set()
+        supervisor.join(timeout=10)
+        run_local.stop_children(children, signals)
+    assert result == [0]
+    assert not any(c.running() for c in children)
+    out = capsys.readouterr().out
+    assert "worker exited (-9); restarting in 0.2s" in out
+    assert "restart 1)" in out
+    assert "worker exited (-9); restarting in 0.4s" in out  # doubled: it died at once again
+    assert "restart 2)" in out
+
+
+def test_the_web_exiting_stops_everything(run_local, tmp_path, monkeypatch):
+    monkeypatch.setattr(run_local, "LOG_DIR", tmp_path)
+    web = run_local.Child("web", [sys.executable, "-c", "import sys; sys.exit(3)"], env={})
+    worker = run_local.Child("worker", SLEEPER, env={})
+    for child in (web, worker):
+        child.spawn()
+        child.start_reader()
+    signals = run_local.Signals()
+    try:
+        assert run_local.supervise([web, worker], signals, poll=0.05) == 1
+    finally:
+        run_local.stop_children([web, worker], signals)

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from safety_reset.catalog.models import Control
+from safety_reset.core.uploads import detected_type
 from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import (
     can_review_system,
@@ -306,16 +307,8 @@ def _evidence_file(item: ChecklistItem, actor: Person, note: str, upload: Upload
                 "file": f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {limit / 1_048_576:.0f} MB."
             }
         )
-    content_type = (upload.content_type or "").split(";")[0].strip().lower()
-    if content_type not in ALLOWED_UPLOAD_TYPES:
-        allowed = ", ".join(
-            sorted(ext.lstrip(".").upper() for ext in set(ALLOWED_UPLOAD_TYPES.values()))
-        )
-        raise ValidationError(
-            {
-                "file": f"Files of type “{content_type or 'unknown'}” are not accepted. Allowed: {allowed}."
-            }
-        )
+    # The type comes from the file's bytes, never from the browser (safety_reset/core/uploads.py).
+    content_type = detected_type(upload, allowed=ALLOWED_UPLOAD_TYPES)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination, permissions
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import pagination, permissions, throttling
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -90,6 +91,88 @@ class ReadsWholeProgram(IsActivePerson):
             return True  # the service decides (program managers only)
         user = request.user
         return isinstance(user, Person) and user.sees_everything
+
+
+# --- Filters ----------------------------------------------------------------------------------
+# Query parameters every list understands besides its FilterSet's filters.
+COMMON_PARAMETERS = frozenset({"format", "cursor", "page_size", "ordering"})
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, plus a 400 naming each query parameter nothing understands
+    (a misspelt filter silently ignored would show rows the caller meant to exclude)."""
+
+    def filter_queryset(self, request: Request, queryset: Any, view: APIView) -> Any:
+        filterset = self.get_filterset(request, queryset, view)
+        names = set(filterset.filters) if filterset is not None else set()
+        unknown = sorted(
+            key
+            for key in request.query_params
+            if key not in COMMON_PARAMETERS
+            and key not in names
+            and not any(key.startswith(f"{name}_") for name in names)  # range widgets
+        )
+        if unknown:
+            known = ", ".join(sorted(names | COMMON_PARAMETERS))
+            raise ValidationError({key: [f"Unknown filter. Known: {known}."] for key in unknown})
+        return super().filter_queryset(request, queryset, view)
+
+
+# --- Throttling -------------------------------------------------------------------------------
+# Rates from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (settings/base.py), read on each request so
+# a changed setting applies at once. Over a rate: 429 with `Retry-After` (DRF's handler). The
+# counters live in the cache; when the cache is down the request is let through, as every page
+# keeps working without Redis.
+
+
+class _RatesFromSettings(throttling.SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        from rest_framework.settings import api_settings
+
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return None if rate is None else str(rate)
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # noqa: BLE001 - no cache, no counting; never a 500
+            return True
+
+
+class AnonThrottle(_RatesFromSettings, throttling.AnonRateThrottle):
+    """Requests without credentials, per client address."""
+
+    scope = "anon"
+
+
+class UserThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Every request of a signed-in person (per address when anonymous)."""
+
+    scope = "user"
+
+
+class WriteThrottle(_RatesFromSettings, throttling.UserRateThrottle):
+    """Writes (POST, PUT, PATCH, DELETE) per person: stricter than reads."""
+
+    scope = "writes"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if request.method in permissions.SAFE_METHODS:
+            return None
+        return super().get_cache_key(request, view)
+
+
+class ImportThrottle(WriteThrottle):
+    """Imports per person (views that set `throttle_scope = "imports"`): the strictest."""
+
+    scope = "imports"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        if getattr(view, "throttle_scope", None) != "imports":
+            return None
+        return super().get_cache_key(request, view)
 
 
 # --- Pagination -------------------------------------------------------------------------------

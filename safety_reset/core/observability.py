@@ -22,7 +22,7 @@ from typing import Any
 from celery import signals
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept only if it looks like an id (no log injection, bounded length).
@@ -128,6 +128,29 @@ def _count_retry(sender: Any = None, **kwargs: Any) -> None:
 
 
 # --- /metrics ---------------------------------------------------------------------------------
+# The same checks as /readyz/, run when /metrics is scraped (bounded by the probe's deadline).
+CHECK_UP = Gauge(
+    "safety_reset_check_up",
+    "1 when the /readyz/ check answers, 0 when it fails (database, cache, broker, worker, beat)",
+    ["check"],
+    multiprocess_mode="mostrecent",
+)
+READY = Gauge(
+    "safety_reset_ready",
+    "1 when /readyz/ would answer 200",
+    multiprocess_mode="mostrecent",
+)
+
+
+def _record_checks() -> None:
+    from .health import readiness
+
+    ready, checks = readiness()
+    for name, result in checks.items():
+        CHECK_UP.labels(check=name).set(1 if result == "ok" else 0)
+    READY.set(1 if ready else 0)
+
+
 def metrics_allowed(request: HttpRequest) -> bool:
     """From an address in METRICS_ALLOWED_IPS, or with `Authorization: Bearer METRICS_TOKEN`."""
     if request.META.get("REMOTE_ADDR") in settings.METRICS_ALLOWED_IPS:
@@ -147,4 +170,5 @@ def metrics(request: HttpRequest) -> HttpResponse:
         raise Http404
     if not metrics_allowed(request):
         return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+    _record_checks()
     return ExportToDjangoView(request)

@@ -22,6 +22,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
 from safety_reset.audits.models import Program
+from safety_reset.core.cells import safe_cell, safe_row
 
 CHUNK = 2000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -112,12 +113,9 @@ class _Echo:
         return value
 
 
-FORMULA_START = ("=", "+", "-", "@")
-
-
 def _csv_cell(value: Any) -> Any:
-    if value.__class__ is str and value.startswith(FORMULA_START):
-        return "'" + value  # no formulas from user text when the file opens in a spreadsheet
+    if isinstance(value, str):
+        return safe_cell(value)  # no formulas from user text when the file opens
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return "" if value is None else value
@@ -137,7 +135,7 @@ def xlsx_response(rows: Iterator[list[Any]], filename: str, sheet: str) -> FileR
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(title=sheet[:31])
     for row in rows:
-        worksheet.append(row)
+        worksheet.append(safe_row(row))
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so deletes) it
     workbook.save(spool)
     spool.seek(0)

@@ -368,6 +368,7 @@ class SystemImportViewSet(viewsets.GenericViewSet[System]):
     permission_classes = [IsActivePerson]
     parser_classes = [MultiPartParser]
     serializer_class = ImportInput
+    throttle_scope = "imports"  # the strictest API rate (safety_reset/core/api.py)
 
     @extend_schema(
         request={"multipart/form-data": ImportInput},

@@ -1,4 +1,8 @@
-"""The inventory export: the same columns the import reads, so an export imports back unchanged."""
+"""The inventory export: the same columns the import reads, so an export imports back unchanged.
+
+Every cell goes through safety_reset.core.cells.safe_cell (no formulas from user text); the
+import removes the `'` that adds (importer.py uses unescape_cell).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Iterator
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
+
+from safety_reset.core.cells import safe_row
 
 from .importer import COLUMNS
 from .models import Person, Repository, System
@@ -42,7 +48,7 @@ def export_rows(systems: QuerySet[System]) -> Iterator[list[str]]:
             "depends_on": " ".join(d.slug for d in s.depends_on.all()),
             "description": s.description,
         }
-        yield [values[c] for c in COLUMNS]
+        yield safe_row([values[c] for c in COLUMNS])
 
 
 def export_csv(systems: QuerySet[System]) -> bytes:

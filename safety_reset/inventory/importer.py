@@ -41,6 +41,8 @@ from django.core.validators import validate_email, validate_slug
 from django.db import connection, transaction
 from django.utils import timezone
 
+from safety_reset.core.cells import unescape_cell
+
 from .models import BlastRadius, Org, Person, Repository, System, Team
 from .permissions import can_manage_program, require
 from .services import _enrol, _relation_notes, parse_repository
@@ -157,7 +159,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return unescape_cell(str(value).strip())
 
 
 def _xlsx_lines(data: bytes) -> tuple[list[tuple[int, list[str]]], list[RowError]]:
@@ -219,7 +221,7 @@ def _csv_lines(data: bytes) -> tuple[list[tuple[int, list[str]]], list[RowError]
     start = 1
     try:
         for cells in reader:
-            lines.append((start, [c.strip() for c in cells]))
+            lines.append((start, [unescape_cell(c.strip()) for c in cells]))
             start = reader.line_num + 1
     except csv.Error as exc:
         return [], [RowError(reader.line_num, "", f"The CSV cannot be read here: {exc}.")]

@@ -98,8 +98,8 @@ def task_create(
             errors["title"] = "Give the task a title."
         if severity not in Severity.values:
             errors["severity"] = "Choose a severity."
-        if assignee is not None and not assignee.is_active:
-            errors["assignee"] = "This person's account is not active."
+        if assignee is not None:
+            _check_assignee(assignee, system, errors)
         try:
             ticket_url = _clean_ticket_url(ticket_url)
         except ValidationError as exc:
@@ -193,6 +193,15 @@ def task_agree_wont_do(*, task: RemediationTask, actor: Person) -> TaskChange:
         return TaskChange(task, _after_close(task))
 
 
+def _check_assignee(assignee: Person, system: System, errors: dict[str, str]) -> None:
+    """An assignee must be active and able to see the system (the page offers only such
+    people; the API must not be a way around it)."""
+    if not assignee.is_active:
+        errors["assignee"] = "This person's account is not active."
+    elif not System.objects.visible_to(assignee).filter(pk=system.pk).exists():
+        errors["assignee"] = "Choose someone who can see this system."
+
+
 def task_update(
     *,
     task: RemediationTask,
@@ -220,8 +229,7 @@ def task_update(
         if description is not None:
             task.description = description.strip()
         if assignee is not None:
-            if not assignee.is_active:
-                errors["assignee"] = "This person's account is not active."
+            _check_assignee(assignee, task.system, errors)
             task.assignee = assignee
         if due_on is not None and due_on != task.due_on:
             if due_on < (today or timezone.localdate()):

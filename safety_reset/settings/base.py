@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL byte or a lone surrogate in any parameter or field: 400 naming it (core/middleware.py).
+    "safety_reset.core.middleware.UnusableInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -172,9 +174,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Workers log through LOGGING below (JSON in production, with request and task ids) instead of
 # Celery replacing the root logger's handlers with its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# /readyz/ fails when beat's heartbeat (queued every 60 s, safety_reset/celery.py) is older
-# than this: three missed beats, so one slow worker does not take the app out of rotation.
+# /readyz/ reports beat as degraded when its heartbeat (published every 60 s,
+# safety_reset/celery.py) is older than this: three missed beats. Workers write theirs every
+# 10 s from Celery's worker heartbeat (safety_reset/core/tasks.py), and on running beat's task
+# every 60 s (the only source under `make run`'s embedded broker, which has no heartbeats).
 BEAT_HEARTBEAT_MAX_AGE = env.int("BEAT_HEARTBEAT_MAX_AGE", default=180)
+WORKER_HEARTBEAT_MAX_AGE = env.int("WORKER_HEARTBEAT_MAX_AGE", default=90)
+# The database connection /readyz/ tries (its failure alone makes the probe 503).
+HEALTH_DATABASE_ALIAS = "default"
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "inventory.Person"
@@ -232,6 +239,10 @@ if OIDC_ENABLED:
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# And per address across accounts (password spraying: a few guesses at each of many accounts):
+# AXES_ADDRESS_FAILURE_LIMIT failures from one address in the window refuse every sign-in from
+# it (safety_reset/core/auth.py). High enough for an office behind one NAT address.
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_RESET_ON_SUCCESS = True
 # The login form's field is "username" (it holds the email); axes would default to "email".
 AXES_USERNAME_FORM_FIELD = "username"
@@ -281,6 +292,21 @@ STORAGES = {
 }
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 
+# --- Uploads -----------------------------------------------------------------------------
+# Every multipart file (evidence, the inventory import, page or API) is limited to
+# UPLOAD_MAX_BYTES while it streams: the first handler counts the bytes and stops the parse
+# past the limit, before the rest of the body is read (safety_reset/core/uploads.py). Files
+# up to FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory, larger ones go to a temporary file.
+# Bodies that are not files (forms, JSON) are refused past DATA_UPLOAD_MAX_MEMORY_SIZE.
+UPLOAD_MAX_BYTES = EVIDENCE_MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "safety_reset.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+
 # --- Content Security Policy (django-csp) ------------------------------------------------
 # Scripts only from our own origin: no page needs an inline <script> or an event-handler
 # attribute (htmx is a static file; the API docs use drf-spectacular's split view, which
@@ -325,9 +351,24 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["safety_reset.core.api.IsActivePerson"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, refusing unknown query parameters with a 400 (core/api.py).
+        "safety_reset.core.api.StrictFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # Per minute unless said: anonymous callers by address, people by account; writes and
+    # imports stricter. Over a rate: 429 with Retry-After (safety_reset/core/api.py).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "safety_reset.core.api.AnonThrottle",
+        "safety_reset.core.api.UserThrottle",
+        "safety_reset.core.api.WriteThrottle",
+        "safety_reset.core.api.ImportThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", default="30/min"),
+        "user": env("API_THROTTLE_USER", default="600/min"),
+        "writes": env("API_THROTTLE_WRITES", default="120/min"),
+        "imports": env("API_THROTTLE_IMPORTS", default="10/hour"),
+    },
     "DEFAULT_PAGINATION_CLASS": "safety_reset.core.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "safety_reset.core.api_schema.AutoSchema",
@@ -348,6 +389,13 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/schema/ and /api/docs/ for anyone, or (API_DOCS_PUBLIC=false, the production
+    # default, settings/production.py) only for a signed-in person or a token.
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.AllowAny"]
+        if env.bool("API_DOCS_PUBLIC", default=True)
+        else ["safety_reset.core.api.IsActivePerson"]
+    ),
     # The docs pages load Swagger UI / ReDoc from our own static files, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -24,6 +24,14 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- API schema and docs ------------------------------------------------------------------
+# Behind sign-in (session or token) unless API_DOCS_PUBLIC=true.
+if not env.bool("API_DOCS_PUBLIC", default=False):
+    SPECTACULAR_SETTINGS = {  # noqa: F405
+        **SPECTACULAR_SETTINGS,  # noqa: F405
+        "SERVE_PERMISSIONS": ["safety_reset.core.api.IsActivePerson"],
+    }
+
 # --- Logging -----------------------------------------------------------------------------
 # JSON lines for the log collector, unless LOG_FORMAT says otherwise (see base.py).
 LOGGING = logging_config(env("LOG_FORMAT", default="json"))

@@ -45,3 +45,8 @@ LOGGING = {
 # Serve static files from the finders: no collectstatic before tests.
 WHITENOISE_AUTOREFRESH = True
 EXPORT_SIGNING_KEY = "test-export-signing-key"  # noqa: S105
+# API rates far above what any test sends (tests/core/test_api_throttling.py sets its own).
+REST_FRAMEWORK = {  # noqa: F405
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(("anon", "user", "writes", "imports"), "100000/min"),
+}

@@ -31,7 +31,7 @@ def test_preview_shows_only_ones_own_digest(client, role_world: RoleWorld, role)
     assert person.email in response.content.decode()
     others = {p.email for p in Person.objects.exclude(pk=person.pk)}
     assert not any(email in response.context["email_text"] for email in others)
-    assert "<script" not in response.context["email_html"]
+    assert "srcdoc" not in response.content.decode()  # the mail is never in the page
 
 
 def test_owner_preview_lists_the_owners_system(client, role_world: RoleWorld):
@@ -56,3 +56,43 @@ def test_preferences_change_only_ones_own_flags(client, role_world: RoleWorld):
 def test_base_template_links_to_preferences(client, role_world: RoleWorld):
     page = client_as(client, role_world, "owner").get(reverse("home"), follow=True)
     assert f'href="{PREFERENCES}"' in page.content.decode()
+
+
+HOSTILE = '<meta http-equiv="refresh" content="0;url=https://evil.test/">Payments'
+FRAME = reverse("notifications:digest-preview-frame")
+
+
+def test_preview_frames_the_mail_from_its_own_url_escaped_and_sandboxed(
+    client, role_world: RoleWorld
+):
+    role_world.system.name = HOSTILE
+    role_world.system.save()
+    owner_client = client_as(client, role_world, "owner")
+    page = owner_client.get(PREVIEW).content.decode()
+    assert f'<iframe title="The digest email" sandbox src="{FRAME}"' in page
+    assert "<meta http-equiv" not in page  # the plain-text version is shown escaped
+    assert "&lt;meta http-equiv=&quot;refresh&quot;" in page
+
+    frame = owner_client.get(FRAME)
+    assert frame.status_code == 200
+    body = frame.content.decode()
+    assert "&lt;meta http-equiv=&quot;refresh&quot;" in body  # shown as text, not obeyed
+    assert "<meta http-equiv" not in body
+    policy = frame["Content-Security-Policy"]
+    for directive in (
+        "default-src 'none'",
+        "frame-ancestors 'self'",
+        "sandbox",
+        "form-action 'none'",
+    ):
+        assert directive in policy
+    assert "script-src" not in policy  # no scripts at all (default-src 'none')
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"  # our page may frame it (others: DENY)
+    assert "no-store" in frame["Cache-Control"]
+
+
+def test_the_frame_is_ones_own_and_needs_sign_in(client, role_world: RoleWorld):
+    assert client.get(FRAME)["Location"].startswith(reverse("login"))
+    body = client_as(client, role_world, "senior").get(FRAME, {"person": 1}).content.decode()
+    assert role_world.person("senior").email in body or "Hello" in body
+    assert role_world.person("owner").email not in body

@@ -84,7 +84,8 @@ def test_wont_do_needs_reason_and_a_different_senior(failing_item):
 
 
 def test_assignee_may_progress_but_not_edit(failing_item):
-    assignee = PersonFactory()
+    # A colleague in the system's team: an assignee must be able to see the system.
+    assignee = PersonFactory(team=failing_item.audit.system.team)
     task = _file(failing_item, assignee=assignee)
     services.task_set_state(task=task, actor=assignee, state="in_progress")
     with pytest.raises(PermissionDenied):
