@@ -136,7 +136,6 @@ def reminders_send(*, person_ids: Sequence[int], now: dt.datetime) -> Delivery:
                 period=period,
                 subject_line=plan.subject if plan else "",
                 payload={"items": len(plan.lines)} if plan else {},
-                state=NotificationState.PENDING if plan else NotificationState.SKIPPED,
             )
         )
     rows = open_many(kind=NotificationKind.REMINDER, wanted=wanted)
