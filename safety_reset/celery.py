@@ -49,13 +49,15 @@ app.conf.beat_schedule = {
         "task": "safety_reset.notifications.tasks.notify_revoked_signoffs",
         "schedule": 300.0,
     },
-    # Weekly digests: hourly, each person gets theirs at 08:00–08:59 on Monday in their zone.
+    # Weekly digests: hourly; each person gets theirs from Monday 08:00 in their zone (a run
+    # missed then is caught up by the next one that week; see docs/operations.md).
     "hourly-weekly-digests": {
         "task": "safety_reset.notifications.tasks.send_digests",
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
-    # Deadline reminders (08:00 local, at most one mail a day) and weekly escalations.
+    # Deadline reminders (from 08:00 local, caught up later that day, at most one mail a day)
+    # and weekly escalations.
     "hourly-reminders": {
         "task": "safety_reset.notifications.tasks.send_reminders",
         "schedule": crontab(minute=10),

@@ -1,8 +1,8 @@
 """Every reminder, escalation and digest that was (or is being) sent.
 
-The unique (recipient, kind, subject, period) key is what makes sending idempotent: a row is
-claimed before the mail goes out, so a second run or a redelivered task finds it and sends
-nothing twice.
+The unique (recipient, kind, subject, period) key is what makes sending idempotent: each row is
+locked while its one mail goes out and marked sent in the same transaction (see sending.py), so
+a second run or a redelivered task finds it and sends nothing twice.
 """
 
 from django.conf import settings
@@ -20,6 +20,8 @@ class NotificationState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
+    # Nothing to report (an empty digest, no deadline today): decided, not sent, not retried.
+    SKIPPED = "skipped", "Skipped"
 
 
 class NotificationLog(models.Model):
@@ -40,7 +42,9 @@ class NotificationLog(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     claimed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a worker last took the row to send it."
+        null=True,
+        blank=True,
+        help_text="When a worker last tried to send it (or decided to skip it).",
     )
     sent_at = models.DateTimeField(null=True, blank=True)
 

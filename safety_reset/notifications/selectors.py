@@ -7,7 +7,7 @@ they are, across day boundaries and daylight-saving changes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,9 @@ from safety_reset.audits.models import (
 from safety_reset.audits.selectors import program_current
 from safety_reset.inventory.models import Person, System
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
+
+from .models import NotificationKind
+from .sending import done_keys
 
 TASK_OFFSETS = (7, 2, 0)  # days before the due date
 EXCEPTION_OFFSETS = (14, 3, 0)  # days before the expiry
@@ -86,35 +89,62 @@ def _task_when(days: int) -> str | None:
 
 
 def reminder_lines(*, person: Person, now: dt.datetime) -> list[Line]:
-    """Everything due for one person today (their local date), in one list (4 queries)."""
-    today = local_date(person, now)
-    lines: list[Line] = []
-    tasks = RemediationTask.objects.filter(
-        assignee=person, state__in=OPEN_TASK_STATES, due_on__lte=today + dt.timedelta(days=7)
-    ).select_related("system")
+    """Everything due for one person today (their local date), in one list."""
+    return reminder_lines_many(people=[person], now=now)[person.pk]
+
+
+def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[int, list[Line]]:
+    """Everything due today (each person's local date) for a batch of people, by person id.
+
+    6 queries whatever the batch size: tasks, exceptions, programs and their phases, the
+    owners' open items, sign-offs waiting for seniors.
+    """
+    today = {p.pk: local_date(p, now) for p in people}
+    lines: dict[int, list[Line]] = {p.pk: [] for p in people}
+    if not people:
+        return lines
+    ids = list(today)
+    latest = max(today.values())
+    tasks = (
+        RemediationTask.objects.filter(
+            assignee_id__in=ids,
+            state__in=OPEN_TASK_STATES,
+            due_on__lte=latest + dt.timedelta(days=max(TASK_OFFSETS)),
+        )
+        .select_related("system")
+        .order_by("due_on", "pk")
+    )
     for task in tasks:
-        when = _task_when((task.due_on - today).days)
+        assert task.assignee_id is not None
+        day = today[task.assignee_id]
+        when = _task_when((task.due_on - day).days)
         if when:
-            lines.append(
+            lines[task.assignee_id].append(
                 Line(
                     "Tasks",
                     task.title,
                     f"{task.system.name} · {when} ({task.due_on:%a %d %b})",
                     site_url(reverse("remediation:task", args=[task.pk])),
                     task.due_on,
-                    task.due_on < today,
+                    task.due_on < day,
                 )
             )
-    waivers = Waiver.objects.filter(
-        requested_by=person,
-        state=WaiverState.APPROVED,
-        expires_on__in=[today + dt.timedelta(days=d) for d in EXCEPTION_OFFSETS],
-    ).select_related("item__audit__system", "item__control")
+    expiries = {d + dt.timedelta(days=o) for d in today.values() for o in EXCEPTION_OFFSETS}
+    waivers = (
+        Waiver.objects.filter(
+            requested_by_id__in=ids, state=WaiverState.APPROVED, expires_on__in=expiries
+        )
+        .select_related("item__audit__system", "item__control")
+        .order_by("expires_on", "pk")
+    )
     for waiver in waivers:
-        days = (waiver.expires_on - today).days
+        assert waiver.expires_on is not None
+        days = (waiver.expires_on - today[waiver.requested_by_id]).days
+        if days not in EXCEPTION_OFFSETS:
+            continue
         when = "expires today" if days == 0 else f"expires in {days} days"
         system = waiver.item.audit.system
-        lines.append(
+        lines[waiver.requested_by_id].append(
             Line(
                 "Exceptions",
                 f"{system.name} · {waiver.item.control.key}",
@@ -123,18 +153,27 @@ def reminder_lines(*, person: Person, now: dt.datetime) -> list[Line]:
                 waiver.expires_on,
             )
         )
-    lines += _phase_lines(person=person, today=today)
-    signoffs = SignOff.objects.filter(
-        audit__system__senior_reviewer=person,
-        senior_signed_by__isnull=True,
-        revoked_at__isnull=True,
-    ).select_related("audit__system")
+    for person_id, phase_lines in _phase_lines_many(today=today).items():
+        lines[person_id] += phase_lines
+    signoffs = (
+        SignOff.objects.filter(
+            audit__system__senior_reviewer_id__in=ids,
+            senior_signed_by__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .select_related("audit__system")
+        .order_by("owner_signed_at", "pk")
+    )
+    by_id = {p.pk: p for p in people}
     for signoff in signoffs:
-        signed = local_now(person, signoff.owner_signed_at).date()
-        waited = working_days_between(signed, today)
-        if waited > SIGNOFF_WAIT_WORKING_DAYS and (waited - 4) % 5 == 0 and today.weekday() < 5:
-            system = signoff.audit.system
-            lines.append(
+        system = signoff.audit.system
+        assert system.senior_reviewer_id is not None
+        senior = by_id[system.senior_reviewer_id]
+        day = today[senior.pk]
+        signed = local_now(senior, signoff.owner_signed_at).date()
+        waited = working_days_between(signed, day)
+        if waited > SIGNOFF_WAIT_WORKING_DAYS and (waited - 4) % 5 == 0 and day.weekday() < 5:
+            lines[senior.pk].append(
                 Line(
                     "Sign-offs waiting for you",
                     system.name,
@@ -146,25 +185,34 @@ def reminder_lines(*, person: Person, now: dt.datetime) -> list[Line]:
     return lines
 
 
-def _phase_lines(*, person: Person, today: dt.date) -> list[Line]:
-    """Phase deadlines (7, 2, 0 days ahead) for an owner whose systems still have open items."""
-    lines: list[Line] = []
+def _phase_lines_many(*, today: dict[int, dt.date]) -> dict[int, list[Line]]:
+    """Phase deadlines (7, 2, 0 days ahead) for owners whose systems still have open items
+    (3 queries: programs, their phases, the owners' items counted per system)."""
+    lines: dict[int, list[Line]] = {}
     programs = {p.pk: p for p in Program.objects.prefetch_related("phases")}
     rows = (
-        ChecklistItem.objects.filter(audit__system__owner=person, audit__system__is_active=True)
-        .values("audit__program_id", "audit__system__name", "audit__system__slug")
+        ChecklistItem.objects.filter(
+            audit__system__owner_id__in=list(today), audit__system__is_active=True
+        )
+        .values(
+            "audit__system__owner_id",
+            "audit__program_id",
+            "audit__system__name",
+            "audit__system__slug",
+        )
         .annotate(
             not_assessed=Count("pk", filter=Q(status=ItemStatus.NOT_ASSESSED)),
             failing=Count("pk", filter=Q(status=ItemStatus.FAILING)),
         )
-        .order_by("audit__system__name")
+        .order_by("audit__system__name", "audit__system__slug")
     )
     for row in rows:
         program = programs.get(row["audit__program_id"])
         if program is None:
             continue
+        owner_id = row["audit__system__owner_id"]
         for phase in program.phases.all():
-            days = (program.date_of(phase.end_day) - today).days
+            days = (program.date_of(phase.end_day) - today[owner_id]).days
             if days not in PHASE_OFFSETS:
                 continue
             open_items = (
@@ -175,7 +223,7 @@ def _phase_lines(*, person: Person, today: dt.date) -> list[Line]:
             if not open_items:
                 continue
             when = "ends today" if days == 0 else f"ends in {days} days"
-            lines.append(
+            lines.setdefault(owner_id, []).append(
                 Line(
                     "Phase deadlines",
                     f"{row['audit__system__name']} · {phase.get_kind_display()} phase {when}",
@@ -214,17 +262,39 @@ def reminder_candidates(*, now: dt.datetime) -> QuerySet[Person]:
 
 def escalation_lines(*, manager: Person, now: dt.datetime) -> list[Line]:
     """What is late among the manager's reports' systems, and, for a program manager, which
-    whole teams are late (2 queries)."""
-    today = local_date(manager, now)
-    cutoff = today - dt.timedelta(days=ESCALATE_AFTER_DAYS)
-    lines: list[Line] = []
-    tasks = RemediationTask.objects.filter(
-        state__in=OPEN_TASK_STATES, due_on__lt=cutoff, system__owner__manager=manager
-    ).select_related("system__owner", "assignee")
+    whole teams are late."""
+    return escalation_lines_many(managers=[manager], now=now)[manager.pk]
+
+
+def escalation_lines_many(*, managers: Sequence[Person], now: dt.datetime) -> dict[int, list[Line]]:
+    """Escalation lines for a batch of managers, by id.
+
+    1 query for the late tasks, then per distinct local date in the batch (at most 3 at any
+    instant, 1 when everyone shares a zone) 3 for systems not assessed after the Audit phase
+    and, when a program manager is in the batch, 3 for the whole teams behind.
+    """
+    today = {m.pk: local_date(m, now) for m in managers}
+    lines: dict[int, list[Line]] = {m.pk: [] for m in managers}
+    if not managers:
+        return lines
+    ids = list(today)
+    latest_cutoff = max(today.values()) - dt.timedelta(days=ESCALATE_AFTER_DAYS)
+    tasks = (
+        RemediationTask.objects.filter(
+            state__in=OPEN_TASK_STATES, due_on__lt=latest_cutoff, system__owner__manager_id__in=ids
+        )
+        .select_related("system__owner", "assignee")
+        .order_by("due_on", "pk")
+    )
     for task in tasks:
+        manager_id = task.system.owner.manager_id
+        assert manager_id is not None
+        day = today[manager_id]
+        if task.due_on >= day - dt.timedelta(days=ESCALATE_AFTER_DAYS):
+            continue
         whose = task.assignee or task.system.owner
-        late = (today - task.due_on).days
-        lines.append(
+        late = (day - task.due_on).days
+        lines[manager_id].append(
             Line(
                 "Overdue more than a week",
                 task.title,
@@ -234,11 +304,18 @@ def escalation_lines(*, manager: Person, now: dt.datetime) -> list[Line]:
                 True,
             )
         )
-    lines += _unassessed_after_audit_lines(
-        systems=System.objects.filter(owner__manager=manager), today=today
-    )
-    if manager.is_program_manager:
-        lines += _late_team_lines(cutoff=cutoff)
+    for day in sorted(set(today.values())):
+        here = [m for m in managers if today[m.pk] == day]
+        unassessed = _unassessed_after_audit_lines(
+            systems=System.objects.filter(owner__manager_id__in=[m.pk for m in here]), today=day
+        )
+        for manager_id, line in unassessed:
+            lines[manager_id].append(line)
+        pms = [m for m in here if m.is_program_manager]
+        if pms:
+            teams = _late_team_lines(cutoff=day - dt.timedelta(days=ESCALATE_AFTER_DAYS))
+            for pm in pms:
+                lines[pm.pk] += teams
     return lines
 
 
@@ -253,8 +330,11 @@ def _audit_phase_ended(today: dt.date) -> Program | None:
     return program
 
 
-def _unassessed_after_audit_lines(*, systems: QuerySet[System], today: dt.date) -> list[Line]:
-    """Systems with items still not assessed after the Audit phase ended (1 query)."""
+def _unassessed_after_audit_lines(
+    *, systems: QuerySet[System], today: dt.date
+) -> list[tuple[int, Line]]:
+    """(manager id, line) for systems with items still not assessed after the Audit phase
+    ended (3 queries: the program, its phases, the systems)."""
     program = _audit_phase_ended(today)
     if program is None:
         return []
@@ -277,16 +357,21 @@ def _unassessed_after_audit_lines(*, systems: QuerySet[System], today: dt.date) 
         next(p.end_day for p in program.phases.all() if p.kind == PhaseKind.AUDIT)
     )
     return [
-        Line(
-            "Audit phase ended with items not assessed",
-            system.name,
-            f"{system.owner} · {system.not_assessed} item{'s' if system.not_assessed != 1 else ''}"
-            f" not assessed (the Audit phase ended {ended:%d %b})",
-            site_url(reverse("audits:system", args=[system.slug])),
-            ended,
-            True,
+        (
+            system.owner.manager_id,
+            Line(
+                "Audit phase ended with items not assessed",
+                system.name,
+                f"{system.owner} · {system.not_assessed} "
+                f"item{'s' if system.not_assessed != 1 else ''}"
+                f" not assessed (the Audit phase ended {ended:%d %b})",
+                site_url(reverse("audits:system", args=[system.slug])),
+                ended,
+                True,
+            ),
         )
         for system in late
+        if system.owner.manager_id is not None
     ]
 
 
@@ -347,6 +432,51 @@ def escalation_candidates(*, now: dt.datetime) -> QuerySet[Person]:
     if late.exists():
         rule |= Q(role="program_manager")
     return Person.objects.filter(rule, is_active=True).exclude(email="")
+
+
+# --- Who is due now (the hourly run) -----------------------------------------------------
+
+REMINDER_HOUR = 8  # reminders and escalations go out from 08:00 in each person's zone
+
+
+def reminder_key(person: Person, now: dt.datetime) -> tuple[int, str, str]:
+    """(recipient, subject, period) of a person's reminder for their local day."""
+    return (person.pk, f"person:{person.pk}", local_date(person, now).isoformat())
+
+
+def escalation_key(manager: Person, now: dt.datetime) -> tuple[int, str, str]:
+    """(recipient, subject, period) of a manager's escalation for their local ISO week."""
+    return (manager.pk, "escalation", iso_week(local_date(manager, now)))
+
+
+def _past_hour(person: Person, now: dt.datetime, hour: int | None) -> bool:
+    return hour is None or local_now(person, now).hour >= hour
+
+
+def reminders_due(*, now: dt.datetime, hour: int | None = REMINDER_HOUR) -> list[int]:
+    """People past `hour` on their local day whose reminder for that day is not done yet.
+
+    Catch-up: a run that did not happen at 08:00 (beat or the worker down) is made good by the
+    next run that local day. 2 queries.
+    """
+    people = [
+        p for p in reminder_candidates(now=now).only("pk", "time_zone") if _past_hour(p, now, hour)
+    ]
+    keys = {p.pk: reminder_key(p, now) for p in people}
+    done = done_keys(kind=NotificationKind.REMINDER, keys=keys.values())
+    return sorted(pk for pk, key in keys.items() if key not in done)
+
+
+def escalations_due(*, now: dt.datetime, hour: int | None = REMINDER_HOUR) -> list[int]:
+    """Managers past `hour` on their local day whose escalation of this week is not done yet."""
+    managers = [
+        m
+        for m in escalation_candidates(now=now).only("pk", "time_zone")
+        if _past_hour(m, now, hour)
+    ]
+    keys = {m.pk: escalation_key(m, now) for m in managers}
+    done = done_keys(kind=NotificationKind.ESCALATION, keys=keys.values())
+    return sorted(pk for pk, key in keys.items() if key not in done)
 
 
 def people_by_id(ids: Iterable[int]) -> list[Person]:

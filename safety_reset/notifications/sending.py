@@ -1,26 +1,39 @@
-"""Claim-then-send: the one way a notice leaves the building, at most once per idempotency key.
+"""Exactly once per message: each notice is locked, sent and recorded on its own.
 
-A notice is *claimed* in the notification log under its key (recipient, kind, subject, period)
-before the mail goes out, in one statement for a whole batch (INSERT … ON CONFLICT DO NOTHING
-RETURNING). A row that already exists is only taken back when
+The notification log holds one row per notice under its key (recipient, kind, subject,
+period). A batch of notices is prepared in a fixed number of statements (`open_many`: one
+INSERT … ON CONFLICT DO NOTHING for the whole batch, one SELECT of the rows still to send),
+then each message goes out in its own short transaction (`send_each`):
 
-- its earlier attempt failed (state failed) and attempts < MAX_ATTEMPTS, or
-- it has been pending longer than NOTIFICATION_STALE_MINUTES (the worker died mid-send) and
-  attempts < MAX_ATTEMPTS.
+1. ``SELECT … FOR UPDATE SKIP LOCKED`` takes the row if it is still pending (or failed, with
+   attempts < MAX_ATTEMPTS) and nobody else holds it;
+2. the message is handed to the mail server;
+3. the row is marked sent (or failed, with the error) and the transaction commits.
 
-Every message carries a Message-ID derived from its log row, so if a worker died *after* the
-server accepted the mail but before the row was marked sent, the re-sent copy has the same
-Message-ID and mail clients (and people) recognise it as the same message.
+A row is "being sent" exactly while its row lock is held. When a worker dies (even SIGKILL),
+PostgreSQL sees its connection close, rolls its transaction back and releases the lock: the row
+is pending again, with nothing stale to wait for, and the next run sends it. A live worker's row
+is locked, so another run skips it. So a kill at any moment loses nothing, and everything
+committed as sent stays sent.
+
+**The one limit:** a worker killed *after* the mail server accepted a message (250 to DATA)
+but before its COMMIT reached the database leaves that row pending, and the rerun sends that
+message again — at most one duplicate per killed worker process (the message in flight). The
+copy carries the same Message-ID (derived from the log row), so mail clients recognise it.
+No protocol can close that window without the server's help: SMTP has no idempotency key.
+
+Nothing to report is recorded as "skipped", not "failed": the decision was made, nothing is
+retried. Rows that must never be sent (no address, inactive account) are closed as failed with
+attempts = MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import smtplib
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +42,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import NotificationLog, NotificationState
@@ -38,25 +52,39 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # SMTP failures worth retrying (Celery's autoretry uses the same tuple).
 SMTP_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, OSError)
+# Statements `send_each` makes per message: the locking SELECT and the UPDATE that records it.
+QUERIES_PER_MESSAGE = 2
+OPEN_STATES = (NotificationState.PENDING, NotificationState.FAILED)
 
 
-def stale_after() -> dt.timedelta:
-    return dt.timedelta(minutes=getattr(settings, "NOTIFICATION_STALE_MINUTES", 15))
+def is_done(*, state: str, attempts: int) -> bool:
+    """A row that needs no further send: sent, skipped, or given up."""
+    return state in (NotificationState.SENT, NotificationState.SKIPPED) or attempts >= MAX_ATTEMPTS
+
+
+def done_q(prefix: str = "") -> Q:
+    """The same rule as `is_done`, as a filter (optionally on a related path)."""
+    return Q(**{f"{prefix}state__in": [NotificationState.SENT, NotificationState.SKIPPED]}) | Q(
+        **{f"{prefix}attempts__gte": MAX_ATTEMPTS}
+    )
 
 
 @dataclass(frozen=True)
 class Wanted:
-    """A notice someone should get, before it is claimed."""
+    """A notice someone should get (or, with state skipped, a decision that they get none)."""
 
     recipient_id: int
     subject_key: str
     period: str
     subject_line: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    state: str = NotificationState.PENDING
 
 
 @dataclass(frozen=True)
 class Claimed:
+    """A log row still to send (pending or failed, attempts left). Not locked yet."""
+
     log_id: int
     recipient_id: int
     subject_key: str
@@ -66,77 +94,57 @@ class Claimed:
 _TABLE = NotificationLog._meta.db_table
 
 
-def claim_many(
-    *, kind: str, wanted: Sequence[Wanted], now: dt.datetime | None = None
-) -> list[Claimed]:
-    """Claim the log rows of `wanted` (2 statements whatever the batch size).
+def open_many(*, kind: str, wanted: Sequence[Wanted]) -> list[Claimed]:
+    """Create the log rows of `wanted` that do not exist yet and return those still to send.
 
-    Returns only the rows this caller may send now; everything else was sent, or is being sent
-    by someone else, or gave up after MAX_ATTEMPTS.
+    Two statements whatever the batch size. Rows inserted as skipped are never returned; an
+    existing row keeps its state (a sent row stays sent, a pending one left by a dead worker is
+    returned to be sent).
     """
     if not wanted:
         return []
-    now = now or timezone.now()
-    # The clock of the claim is the database's wall clock, not the run's `now` (which may be a
-    # simulated time): staleness is about how long a worker has been gone.
     real_now = timezone.now()
-    recipients = [w.recipient_id for w in wanted]
-    keys = [w.subject_key for w in wanted]
-    periods = [w.period for w in wanted]
-    subjects = [w.subject_line[:300] for w in wanted]
-    payloads = [json.dumps(w.payload, cls=DjangoJSONEncoder) for w in wanted]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {_TABLE}
                 (recipient_id, kind, subject_key, period, state, subject_line, payload,
-                 attempts, last_error, created_at, claimed_at)
-            SELECT k.r, %s, k.s, k.p, %s, k.subj, k.payload::jsonb, 1, '', %s, %s
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[])
-                AS k(r, s, p, subj, payload)
+                 attempts, last_error, created_at)
+            SELECT k.r, %s, k.s, k.p, k.st, k.subj, k.payload::jsonb, 0, '', %s
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                AS k(r, s, p, st, subj, payload)
             ON CONFLICT (recipient_id, kind, subject_key, period) DO NOTHING
-            RETURNING id, recipient_id, subject_key, period
             """,  # noqa: S608 - the table name is ours, every value is a parameter
             [
                 kind,
-                NotificationState.PENDING,
                 real_now,
-                real_now,
-                recipients,
-                keys,
-                periods,
-                subjects,
-                payloads,
+                [w.recipient_id for w in wanted],
+                [w.subject_key for w in wanted],
+                [w.period for w in wanted],
+                [str(w.state) for w in wanted],
+                [w.subject_line[:300] for w in wanted],
+                [json.dumps(w.payload, cls=DjangoJSONEncoder) for w in wanted],
+            ],
+        )
+        cursor.execute(
+            f"""
+            SELECT t.id, t.recipient_id, t.subject_key, t.period
+            FROM {_TABLE} AS t
+            JOIN unnest(%s::bigint[], %s::text[], %s::text[]) AS k(r, s, p)
+              ON t.recipient_id = k.r AND t.subject_key = k.s AND t.period = k.p
+            WHERE t.kind = %s AND t.state = ANY(%s) AND t.attempts < %s
+            ORDER BY t.id
+            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            [
+                [w.recipient_id for w in wanted],
+                [w.subject_key for w in wanted],
+                [w.period for w in wanted],
+                kind,
+                [str(s) for s in OPEN_STATES],
+                MAX_ATTEMPTS,
             ],
         )
         rows = cursor.fetchall()
-        got = {(r[1], r[2], r[3]) for r in rows}
-        rest = [w for w in wanted if (w.recipient_id, w.subject_key, w.period) not in got]
-        if rest:
-            cursor.execute(
-                f"""
-                UPDATE {_TABLE} AS t
-                SET state = %s, attempts = t.attempts + 1, claimed_at = %s, last_error = ''
-                FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(r, s, p)
-                WHERE t.recipient_id = k.r AND t.subject_key = k.s AND t.period = k.p
-                  AND t.kind = %s AND t.attempts < %s
-                  AND (t.state = %s OR (t.state = %s AND COALESCE(t.claimed_at, t.created_at) < %s))
-                RETURNING t.id, t.recipient_id, t.subject_key, t.period
-                """,  # noqa: S608 - the table name is ours, every value is a parameter
-                [
-                    NotificationState.PENDING,
-                    real_now,
-                    [w.recipient_id for w in rest],
-                    [w.subject_key for w in rest],
-                    [w.period for w in rest],
-                    kind,
-                    MAX_ATTEMPTS,
-                    NotificationState.FAILED,
-                    NotificationState.PENDING,
-                    real_now - stale_after(),
-                ],
-            )
-            rows += cursor.fetchall()
     return [Claimed(log_id=r[0], recipient_id=r[1], subject_key=r[2], period=r[3]) for r in rows]
 
 
@@ -159,7 +167,17 @@ class Outgoing:
 class Delivery:
     sent: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    taken: list[int] = field(default_factory=list)  # locked by another worker, or done meanwhile
     error: BaseException | None = None
+
+    def add(self, other: Delivery) -> Delivery:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.taken += other.taken
+        self.error = other.error or self.error
+        return self
 
 
 def build_message(out: Outgoing, *, connection: Any = None) -> EmailMultiAlternatives:
@@ -179,57 +197,116 @@ def build_message(out: Outgoing, *, connection: Any = None) -> EmailMultiAlterna
     return message
 
 
-def deliver(outgoing: Sequence[Outgoing]) -> Delivery:
-    """Hand the messages to the mail server over one connection and record each outcome.
+def lock(log_id: int) -> bool:
+    """Take the row for this transaction if it is still to send and nobody holds it."""
+    return (
+        NotificationLog.objects.select_for_update(skip_locked=True)
+        .filter(pk=log_id, state__in=OPEN_STATES, attempts__lt=MAX_ATTEMPTS)
+        .values_list("pk", flat=True)
+        .first()
+        is not None
+    )
 
-    Sent rows are marked in one UPDATE; a failure marks its row failed (retaken by the next run
-    or retry while attempts < MAX_ATTEMPTS) and is returned so a task can retry with backoff.
+
+def record(log_id: int, *, error: BaseException | None) -> None:
+    now = timezone.now()
+    if error is None:
+        NotificationLog.objects.filter(pk=log_id).update(
+            state=NotificationState.SENT,
+            attempts=F("attempts") + 1,
+            claimed_at=now,
+            sent_at=now,
+            last_error="",
+        )
+        return
+    logger.warning("Could not send notification %s: %s", log_id, error)
+    NotificationLog.objects.filter(pk=log_id).update(
+        state=NotificationState.FAILED,
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        last_error=str(error)[:2000] or type(error).__name__,
+    )
+
+
+def send_each(outgoing: Iterable[Outgoing]) -> Delivery:
+    """Send each message in its own transaction: lock the row, send, record, commit.
+
+    One SMTP connection for the batch. A refused message marks its row failed (taken back by
+    the next run or retry while attempts < MAX_ATTEMPTS) and is returned so a task can retry
+    with backoff; a lost connection is reopened for the next message.
     """
     result = Delivery()
-    if not outgoing:
-        return result
     conn = get_connection()
     try:
-        conn.open()
         for out in outgoing:
-            try:
-                conn.send_messages([build_message(out, connection=conn)])
-            except SMTP_ERRORS as exc:
-                _record_failure(out.claimed.log_id, exc)
-                result.failed.append(out.claimed.log_id)
-                result.error = exc
-            else:
-                result.sent.append(out.claimed.log_id)
-    except SMTP_ERRORS as exc:  # could not even connect: nothing after this point was sent
-        done = set(result.sent) | set(result.failed)
-        for out in outgoing:
-            if out.claimed.log_id not in done:
-                _record_failure(out.claimed.log_id, exc)
-                result.failed.append(out.claimed.log_id)
-        result.error = exc
+            log_id = out.claimed.log_id
+            with transaction.atomic():
+                if not lock(log_id):
+                    result.taken.append(log_id)
+                    continue
+                try:
+                    if conn.connection is None:
+                        conn.open()
+                    conn.send_messages([build_message(out, connection=conn)])
+                except SMTP_ERRORS as exc:
+                    record(log_id, error=exc)
+                    result.failed.append(log_id)
+                    result.error = exc
+                    with contextlib.suppress(*SMTP_ERRORS):  # start afresh for the next one
+                        conn.close()
+                else:
+                    record(log_id, error=None)
+                    result.sent.append(log_id)
     finally:
         with contextlib.suppress(*SMTP_ERRORS):  # closing a broken connection
             conn.close()
-        if result.sent:
-            NotificationLog.objects.filter(pk__in=result.sent).update(
-                state=NotificationState.SENT, sent_at=timezone.now()
-            )
     return result
 
 
-def _record_failure(log_id: int, exc: BaseException) -> None:
-    logger.warning("Could not send notification %s: %s", log_id, exc)
-    NotificationLog.objects.filter(pk=log_id).update(
-        state=NotificationState.FAILED, last_error=str(exc)[:2000] or type(exc).__name__
-    )
+def skip(log_ids: Sequence[int], reason: str) -> list[int]:
+    """Record "nothing to report" on rows still open (one statement); returns their ids.
+
+    A row another worker is sending is waited for and then left alone (it is no longer open).
+    """
+    if not log_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {_TABLE} SET state = %s, last_error = %s, claimed_at = %s
+            WHERE id = ANY(%s) AND state = ANY(%s) AND attempts < %s
+            RETURNING id
+            """,  # noqa: S608 - the table name is ours, every value is a parameter
+            [
+                NotificationState.SKIPPED,
+                reason,
+                timezone.now(),
+                list(log_ids),
+                [str(s) for s in OPEN_STATES],
+                MAX_ATTEMPTS,
+            ],
+        )
+        return [r[0] for r in cursor.fetchall()]
 
 
 def give_up(log_ids: Sequence[int], reason: str) -> None:
     """Rows that must never be sent (no address, inactive account): close them for good."""
     if log_ids:
-        NotificationLog.objects.filter(pk__in=log_ids).update(
+        NotificationLog.objects.filter(pk__in=log_ids, state__in=OPEN_STATES).update(
             state=NotificationState.FAILED, attempts=MAX_ATTEMPTS, last_error=reason
         )
 
 
-Renderer = Callable[[Claimed], Outgoing | None]
+def done_keys(*, kind: str, keys: Iterable[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
+    """Which (recipient, subject, period) keys need no further send (one query)."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    rows = NotificationLog.objects.filter(
+        done_q(),
+        kind=kind,
+        recipient_id__in={k[0] for k in keys},
+        period__in={k[2] for k in keys},
+    ).values_list("recipient_id", "subject_key", "period")
+    wanted = set(keys)
+    return {row for row in rows if row in wanted}

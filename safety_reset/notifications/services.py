@@ -1,10 +1,11 @@
 """Sending notices, once each.
 
 So far: telling both signers when their sign-off is revoked (a regression reopened the audit).
-Each notice is claimed in the notification log under its idempotency key (recipient, kind,
-subject, period) *before* the mail goes out, so a second run, a redelivered task or two workers
-at once never send it twice. A failed send is recorded and retried on a later run, up to
-`MAX_ATTEMPTS`.
+Each notice has a row in the notification log under its idempotency key (recipient, kind,
+subject, period); the row is locked while its mail goes out and marked sent in the same
+transaction, so a second run, a redelivered task or two workers at once never send it twice, and
+a worker killed mid-send leaves it to the next run (sending.py). A failed send is recorded and
+retried on a later run, up to `MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
-from django.utils import timezone
 
 from safety_reset.audits.models import SignOff
 from safety_reset.inventory.models import Person
 
-from .models import NotificationKind, NotificationLog, NotificationState
-from .sending import MAX_ATTEMPTS, Wanted, claim_many, message_id, stale_after
+from .models import NotificationKind, NotificationLog
+from .sending import Wanted, done_q, give_up, lock, message_id, open_many, record
 
 logger = logging.getLogger(__name__)
 
@@ -34,22 +35,18 @@ def signoff_subject_key(signoff_id: int) -> str:
 
 
 def _told(recipient_field: str) -> Exists:
-    """A log row for this sign-off and recipient that needs no further send.
+    """A log row for this sign-off and recipient that needs no further send (sent or given up).
 
-    A pending row is someone's send in progress, unless it is stale (its worker died).
+    A pending row is either being sent right now (its row is locked; `sending.send_each` skips
+    it) or was left by a worker that died (unlocked; it is sent again): both are "untold".
     """
-    cutoff = timezone.now() - stale_after()
     return Exists(
         NotificationLog.objects.filter(
+            done_q(),
             kind=NotificationKind.SIGNOFF_REVOKED,
             period=ONCE,
             recipient=OuterRef(recipient_field),
             subject_key=Concat(Value("signoff:"), Cast(OuterRef("pk"), output_field=CharField())),
-        ).filter(
-            Q(state=NotificationState.SENT)
-            | Q(attempts__gte=MAX_ATTEMPTS)
-            | Q(state=NotificationState.PENDING, claimed_at__gte=cutoff)
-            | Q(state=NotificationState.PENDING, claimed_at__isnull=True, created_at__gte=cutoff)
         )
     )
 
@@ -77,13 +74,9 @@ def signoff_revocations_notify(*, limit: int = 500) -> int:
     return sent
 
 
-def _claim(signoff: SignOff, recipient: Person, subject: str) -> NotificationLog | None:
-    """The log row to send under, or None when it was sent (or is being sent) already.
-
-    A failed attempt, or a pending row whose worker died mid-send, is taken back while
-    attempts < MAX_ATTEMPTS (see sending.claim_many).
-    """
-    claimed = claim_many(
+def _open(signoff: SignOff, recipient: Person, subject: str) -> int | None:
+    """The log row to send under, or None when it was sent (or given up) already."""
+    rows = open_many(
         kind=NotificationKind.SIGNOFF_REVOKED,
         wanted=[
             Wanted(
@@ -95,7 +88,7 @@ def _claim(signoff: SignOff, recipient: Person, subject: str) -> NotificationLog
             )
         ],
     )
-    return NotificationLog.objects.get(pk=claimed[0].log_id) if claimed else None
+    return rows[0].log_id if rows else None
 
 
 def send_mail(
@@ -106,17 +99,14 @@ def send_mail(
 
 
 def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
+    """Lock the row, send, record, commit (see sending.py for why a kill loses nothing)."""
     system = signoff.audit.system
     subject = f"Sign-off of {system.name} was revoked"
-    log = _claim(signoff, recipient, subject)
-    if log is None:
+    log_id = _open(signoff, recipient, subject)
+    if log_id is None:
         return False
     if not recipient.is_active or not recipient.email:
-        NotificationLog.objects.filter(pk=log.pk).update(
-            state=NotificationState.FAILED,
-            attempts=MAX_ATTEMPTS,
-            last_error="The recipient's account is inactive or has no email address.",
-        )
+        give_up([log_id], "The recipient's account is inactive or has no email address.")
         return False
     url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
     body = (
@@ -128,17 +118,15 @@ def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
         "senior reviewer gives the second signature.\n\n"
         f"{url}#signoff\n"
     )
-    try:
-        send_mail(subject, body, None, [recipient.email], log_id=log.pk)
-    except Exception as exc:  # a mail server error: record it, retry on a later run
-        logger.warning("Could not send %s to %s: %s", subject, recipient.email, exc)
-        NotificationLog.objects.filter(pk=log.pk).update(
-            state=NotificationState.FAILED, last_error=str(exc)[:2000]
-        )
-        return False
-    NotificationLog.objects.filter(pk=log.pk).update(
-        state=NotificationState.SENT, sent_at=timezone.now()
-    )
+    with transaction.atomic():
+        if not lock(log_id):  # another worker is sending it right now
+            return False
+        try:
+            send_mail(subject, body, None, [recipient.email], log_id=log_id)
+        except Exception as exc:  # a mail server error: record it, retry on a later run
+            record(log_id, error=exc)
+            return False
+        record(log_id, error=None)
     return True
 
 

@@ -1,9 +1,10 @@
 """Celery wrappers of the notification services: ids in, retry policy only.
 
-Scheduled tasks fan out one task per recipient; each recipient task claims its log row before
-sending (see sending.py), so a redelivered or repeated task sends nothing twice. SMTP errors
-are retried with exponential backoff; the row stays "failed" in between and is taken back by
-the retry.
+Scheduled (hourly) tasks find who is due, including anyone a missed run left out, and fan out
+one task per batch of recipients; each mail of a batch is locked, sent and recorded on its own
+(see sending.py), so a redelivered, repeated or killed task loses nothing and sends nothing
+twice (bar the one message in flight at a kill). SMTP errors are retried with exponential
+backoff; the row stays "failed" in between and is taken back by the retry.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ RECIPIENT_TASK: dict[str, Any] = {
     "soft_time_limit": 60,
     "time_limit": 90,
 }
+# A batch of up to BATCH_SIZE mails, each committed on its own: a time limit or a retry redoes
+# only what is not sent yet.
+BATCH_TASK: dict[str, Any] = {**RECIPIENT_TASK, "soft_time_limit": 600, "time_limit": 660}
 
 
 def _now(iso: str | None) -> dt.datetime:
@@ -56,12 +60,18 @@ def notify_revoked_signoffs() -> int:
 
 @shared_task(ignore_result=True, acks_late=True)
 def send_digests(now: str | None = None) -> int:
-    """Hourly: enqueue a digest for everyone whose Monday 08:00–08:59 it is now."""
+    """Hourly: enqueue, in batches, the digest of everyone past their Monday 08:00 who has not
+    had this week's yet (so an hour missed by beat is caught up by the next run)."""
     moment = _now(now)
     due = digests.digest_due(now=moment)
-    for person_id in due:
-        send_digest.delay(person_id, moment.isoformat())
+    for batch in reminders.batches(due, digests.BATCH_SIZE):
+        send_digest_batch.delay(batch, moment.isoformat())
     return len(due)
+
+
+@shared_task(**BATCH_TASK)
+def send_digest_batch(person_ids: list[int], now: str) -> int:
+    return _raise_failures(digests.digests_send(person_ids=person_ids, now=_now(now)))
 
 
 @shared_task(**RECIPIENT_TASK)
@@ -70,21 +80,31 @@ def send_digest(person_id: int, now: str) -> int:
 
 
 @shared_task(ignore_result=True, acks_late=True)
-def send_reminders(now: str | None = None, hour: int | None = 8) -> int:
-    """Hourly: enqueue reminders for people whose local hour is `hour`, and escalations."""
+def send_reminders(now: str | None = None, hour: int | None = selectors.REMINDER_HOUR) -> int:
+    """Hourly: enqueue, in batches, reminders and escalations for people past `hour` on their
+    local day who have not had today's (this week's) yet; None means any hour."""
     moment = _now(now)
-    count = 0
-    for person in selectors.reminder_candidates(now=moment).only("pk", "time_zone"):
-        if hour is None or selectors.local_now(person, moment).hour == hour:
-            send_reminder.delay(person.pk, moment.isoformat())
-            count += 1
-    for manager in selectors.escalation_candidates(now=moment).only("pk", "time_zone"):
-        if hour is None or selectors.local_now(manager, moment).hour == hour:
-            send_escalation.delay(manager.pk, moment.isoformat())
-            count += 1
-    return count
+    people = selectors.reminders_due(now=moment, hour=hour)
+    managers = selectors.escalations_due(now=moment, hour=hour)
+    for batch in reminders.batches(people):
+        send_reminder_batch.delay(batch, moment.isoformat())
+    for batch in reminders.batches(managers):
+        send_escalation_batch.delay(batch, moment.isoformat())
+    return len(people) + len(managers)
 
 
+@shared_task(**BATCH_TASK)
+def send_reminder_batch(person_ids: list[int], now: str) -> int:
+    return _raise_failures(reminders.reminders_send(person_ids=person_ids, now=_now(now)))
+
+
+@shared_task(**BATCH_TASK)
+def send_escalation_batch(manager_ids: list[int], now: str) -> int:
+    return _raise_failures(reminders.escalations_send(manager_ids=manager_ids, now=_now(now)))
+
+
+# One recipient per task: what the hourly tasks queued before batches; kept so that messages
+# already in a queue at an upgrade still run.
 @shared_task(**RECIPIENT_TASK)
 def send_reminder(person_id: int, now: str) -> int:
     return _raise_failures(reminders.reminders_send(person_ids=[person_id], now=_now(now)))

@@ -69,8 +69,10 @@ def test_an_owner_only_signoff_tells_the_owner(role_world: RoleWorld):
     assert mail.outbox[0].to == ["owner@matrix.test"]
 
 
-def test_a_claimed_notice_is_never_sent_twice(role_world: RoleWorld):
-    """The row is claimed before sending: another worker finding it sends nothing."""
+def test_a_notice_already_sent_is_never_sent_twice(role_world: RoleWorld):
+    """The row is marked sent in the transaction of its send: another run sends nothing.
+
+    (A row held by a live worker is skipped: tests/notifications/test_sending.py.)"""
     world = role_world
     signoff = _signed(world)
     _regress(world)
@@ -79,6 +81,7 @@ def test_a_claimed_notice_is_never_sent_twice(role_world: RoleWorld):
         kind="signoff_revoked",
         subject_key=f"signoff:{signoff.pk}",
         period="once",
+        state="sent",
     )
     assert notify.signoff_revocations_notify() == 1
     assert [m.to[0] for m in mail.outbox] == ["senior@matrix.test"]

@@ -46,17 +46,40 @@ def _owner_world(email: str = "owner@example.test", time_zone: str = "UTC"):
     return owner, program, system, passing, overdue, soon
 
 
-def test_tokyo_and_los_angeles_get_it_on_their_own_monday_morning():
+def _sent(person, week: str) -> None:
+    NotificationLog.objects.create(
+        recipient=person, kind="digest", subject_key="digest", period=week, state="sent"
+    )
+
+
+def test_tokyo_and_los_angeles_get_it_from_their_own_monday_morning():
     tokyo = PersonFactory(time_zone="Asia/Tokyo")
     la = PersonFactory(time_zone="America/Los_Angeles")
     off = PersonFactory(time_zone="Asia/Tokyo", digest_enabled=False)
-    assert digests.digest_due(now=TOKYO_MONDAY) == [tokyo.pk]
-    assert digests.digest_due(now=TOKYO_MONDAY - dt.timedelta(hours=1)) == []  # 07:30
-    assert digests.digest_due(now=TOKYO_MONDAY + dt.timedelta(hours=1)) == []  # 09:30
-    assert digests.digest_due(now=LA_MONDAY) == [la.pk]
+    for person in (tokyo, la, off):
+        _sent(person, "2026-W48")  # last week's went out
+    assert digests.digest_due(now=TOKYO_MONDAY - dt.timedelta(hours=1)) == []  # 07:30 JST
+    assert digests.digest_due(now=TOKYO_MONDAY) == [tokyo.pk]  # 08:30 JST
     # Sunday 16:30 in LA is Monday 00:30 UTC: not LA's Monday yet.
-    assert digests.digest_due(now=dt.datetime(2026, 11, 30, 0, 30, tzinfo=dt.UTC)) == []
-    assert off.pk not in digests.digest_due(now=TOKYO_MONDAY)
+    assert digests.digest_due(now=dt.datetime(2026, 11, 30, 0, 30, tzinfo=dt.UTC)) == [tokyo.pk]
+    assert digests.digest_due(now=LA_MONDAY - dt.timedelta(hours=1)) == [tokyo.pk]  # 07:30 PST
+    assert digests.digest_due(now=LA_MONDAY) == [tokyo.pk, la.pk]
+    assert off.pk not in digests.digest_due(now=LA_MONDAY)
+    _sent(tokyo, "2026-W49")
+    assert digests.digest_due(now=LA_MONDAY) == [la.pk]
+
+
+def test_a_monday_morning_missed_by_beat_is_caught_up_later_that_week_only():
+    """Beat (or the worker) was down from 07:00 to 10:00 JST: the 11:05 run sends it; so would
+    Sunday's; the next Monday before 08:00 is too late for last week and too early for this."""
+    tokyo = PersonFactory(time_zone="Asia/Tokyo")
+    _sent(tokyo, "2026-W48")
+    after_outage = TOKYO_MONDAY + dt.timedelta(hours=2, minutes=35)  # Mon 11:05 JST
+    assert digests.digest_due(now=after_outage) == [tokyo.pk]
+    sunday = dt.datetime(2026, 12, 6, 14, 5, tzinfo=dt.UTC)  # Sun 23:05 JST, still W49
+    assert digests.digest_due(now=sunday) == [tokyo.pk]
+    next_monday_early = dt.datetime(2026, 12, 6, 22, 5, tzinfo=dt.UTC)  # Mon 07:05 JST, W50
+    assert digests.digest_due(now=next_monday_early) == []
 
 
 def test_owner_digest_content_and_links(smtp):
@@ -119,23 +142,31 @@ def test_twice_sends_nothing_new_and_a_dead_worker_is_resumed_once(smtp):
     digests.digests_send(person_ids=ids, now=LA_MONDAY)
     digests.digests_send(person_ids=ids, now=LA_MONDAY)
     assert smtp.to() == [f"o{i}@example.test" for i in range(4)]
-    # A worker that claimed a row and died before sending: fresh, nobody takes it; stale, the
-    # next run re-sends it once with the same Message-ID.
+    # A worker that opened a row and died before (or while) sending left it pending and
+    # unlocked: the next run sends it, once, with the Message-ID of the row.
     ghost = _owner_world(email="ghost@example.test")[0]
-    [claimed] = sending.claim_many(
+    [row] = sending.open_many(
         kind="digest",
         wanted=[sending.Wanted(recipient_id=ghost.pk, subject_key="digest", period="2026-W49")],
     )
-    digests.digests_send(person_ids=[ghost.pk], now=LA_MONDAY)
-    assert smtp.for_("ghost@example.test") == []
-    NotificationLog.objects.filter(pk=claimed.log_id).update(
-        claimed_at=timezone.now() - dt.timedelta(minutes=30)
-    )
+    assert NotificationLog.objects.get(pk=row.log_id).state == "pending"
     digests.digests_send(person_ids=[ghost.pk], now=LA_MONDAY)
     digests.digests_send(person_ids=[ghost.pk], now=LA_MONDAY)
     [message] = smtp.for_("ghost@example.test")
-    assert message["Message-ID"] == sending.message_id(claimed.log_id)
-    assert NotificationLog.objects.get(pk=claimed.log_id).attempts == 2
+    assert message["Message-ID"] == sending.message_id(row.log_id)
+    log = NotificationLog.objects.get(pk=row.log_id)
+    assert (log.state, log.attempts) == ("sent", 1)
+
+
+def test_nothing_to_report_is_skipped_not_failed(smtp):
+    quiet = PersonFactory(email="quiet@example.test")
+    delivery = digests.digests_send(person_ids=[quiet.pk], now=LA_MONDAY)
+    assert smtp.messages == []
+    assert len(delivery.skipped) == 1
+    log = NotificationLog.objects.get(recipient=quiet)
+    assert (log.state, log.last_error) == ("skipped", digests.NOTHING_TO_REPORT)
+    assert digests.digest_due(now=LA_MONDAY + dt.timedelta(hours=3)) == []  # decided for W49
+    assert digests.digests_send(person_ids=[quiet.pk], now=LA_MONDAY).skipped == []
 
 
 def test_a_refusing_server_is_retried_and_each_message_arrives_once(smtp):

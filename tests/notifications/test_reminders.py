@@ -207,3 +207,93 @@ def test_send_reminders_command_dry_run_and_real(smtp, capsys):
     call_command("send_reminders", "--now", NOW.isoformat())
     call_command("send_reminders", "--now", NOW.isoformat())
     assert smtp.to() == ["cmd@example.test"]
+
+
+def test_reminders_go_out_from_08_00_local_and_a_missed_morning_is_caught_up_that_day(smtp):
+    person = PersonFactory(email="late@example.test", time_zone="Europe/Paris")
+    _task(person, 2)
+    early = dt.datetime(2026, 11, 26, 6, 10, tzinfo=dt.UTC)  # 07:10 in Paris
+    assert person.pk not in selectors.reminders_due(now=early)
+    # No run at 08:10 or 09:10 Paris time (beat was down): 13:10 still sends today's.
+    afternoon = dt.datetime(2026, 11, 26, 12, 10, tzinfo=dt.UTC)
+    assert person.pk in selectors.reminders_due(now=afternoon)
+    reminders.reminders_send(person_ids=[person.pk], now=afternoon)
+    assert person.pk not in selectors.reminders_due(now=afternoon + dt.timedelta(hours=1))
+    assert smtp.to() == ["late@example.test"]
+    # The next local day starts afresh at 08:00.
+    assert person.pk not in selectors.reminders_due(now=early + dt.timedelta(days=1))
+    assert person.pk in selectors.reminders_due(now=early + dt.timedelta(days=1, hours=1))
+
+
+def test_nothing_due_today_is_recorded_as_skipped_and_not_looked_at_again(smtp):
+    person = PersonFactory()
+    _task(person, 5)  # not a reminder day
+    assert person.pk in selectors.reminders_due(now=NOW)
+    delivery = reminders.reminders_send(person_ids=[person.pk], now=NOW)
+    assert smtp.messages == []
+    assert len(delivery.skipped) == 1
+    log = NotificationLog.objects.get(recipient=person)
+    assert (log.state, log.period, log.last_error) == (
+        "skipped",
+        "2026-11-26",
+        "Nothing due today.",
+    )
+    assert person.pk not in selectors.reminders_due(now=NOW + dt.timedelta(hours=2))
+
+
+def test_the_daily_budget_holds_whatever_the_subject(smtp, settings):
+    person = PersonFactory()
+    _task(person, 0)
+    NotificationLog.objects.create(
+        recipient=person, kind="reminder", subject_key="other", period="2026-11-26", state="sent"
+    )
+    reminders.reminders_send(person_ids=[person.pk], now=NOW)
+    assert smtp.messages == []
+    settings.REMINDER_DAILY_BUDGET = 2
+    reminders.reminders_send(person_ids=[person.pk], now=NOW)
+    assert len(smtp.messages) == 1
+
+
+def test_phase_deadlines_in_the_owners_reminder(smtp):
+    from tests.factories import AuditFactory, ChecklistItemFactory, ProgramFactory
+
+    program = ProgramFactory(start_date=TODAY - dt.timedelta(days=27))  # Audit ends in 2 days
+    owner = PersonFactory(email="phase@example.test")
+    audit = AuditFactory(program=program, system=SystemFactory(owner=owner, name="Ledger"))
+    ChecklistItemFactory(audit=audit, status="not_assessed")
+    ChecklistItemFactory(audit=audit, status="not_assessed")
+    done = AuditFactory(program=program, system=SystemFactory(owner=owner, name="Vault"))
+    ChecklistItemFactory(audit=done, status="passing")
+    reminders.reminders_send(person_ids=[owner.pk], now=NOW)
+    [message] = smtp.for_("phase@example.test")
+    assert message["Subject"] == "1 deadline needs your attention"
+    text, html = bodies(message)
+    assert "Phase deadlines" in text
+    assert "Ledger · Audit phase ends in 2 days" in text
+    assert "2 items still not assessed" in text
+    assert "Vault" not in text
+    assert f"/systems/{audit.system.slug}/" in html
+
+
+def test_whole_teams_behind_in_the_program_managers_escalation(smtp):
+    from tests.factories import TeamFactory
+
+    pm = PersonFactory(email="pm@example.test", role="program_manager", time_zone="Asia/Tokyo")
+    behind, fine = TeamFactory(name="Payments"), TeamFactory(name="Search")
+    for i in range(2):
+        system = SystemFactory(team=behind)
+        if i == 0:  # 1 of 2 systems late by more than a week: half the team
+            RemediationTaskFactory(system=system, due_on=TODAY - dt.timedelta(days=9))
+    for i in range(3):
+        system = SystemFactory(team=fine)
+        if i == 0:  # 1 of 3: not half
+            RemediationTaskFactory(system=system, due_on=TODAY - dt.timedelta(days=9))
+    assert selectors.escalations_due(now=NOW) == [pm.pk]  # 18:00 in Tokyo
+    reminders.escalations_send(manager_ids=[pm.pk], now=NOW)
+    [message] = smtp.for_("pm@example.test")
+    text, _ = bodies(message)
+    assert "Whole teams behind" in text
+    assert "Payments" in text
+    assert "1 of 2 systems have work overdue by more than a week" in text
+    assert "Search" not in text
+    assert selectors.escalations_due(now=NOW + dt.timedelta(days=1)) == []  # once a week

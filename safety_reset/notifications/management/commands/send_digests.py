@@ -1,4 +1,4 @@
-"""Send the weekly digests due now (Monday 08:00–08:59 in each person's zone), by hand."""
+"""Send the weekly digests due now (from Monday 08:00 in each person's zone, until sent), by hand."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from ._common import NotifyCommand
 
 
 class Command(NotifyCommand):
-    help = "Send weekly digests to everyone whose Monday morning it is (same code as beat)."
+    help = (
+        "Send weekly digests to everyone past their Monday 08:00 without one (same code as beat)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = self.now(options)
@@ -22,11 +24,15 @@ class Command(NotifyCommand):
                 self.stdout.write(f"{digest.person.email}: {state}")
             self.stdout.write(f"{len(due)} digest(s) due at {now.isoformat()} (dry run).")
             return
-        sent = failed = 0
+        sent = failed = skipped = 0
         for start in range(0, len(due), digests.BATCH_SIZE):
             delivery = digests.digests_send(
                 person_ids=due[start : start + digests.BATCH_SIZE], now=now
             )
             sent += len(delivery.sent)
             failed += len(delivery.failed)
-        self.stdout.write(f"{sent} digest(s) sent, {failed} failed (retried on the next run).")
+            skipped += len(delivery.skipped)
+        self.stdout.write(
+            f"{sent} digest(s) sent, {skipped} with nothing to report, "
+            f"{failed} failed (retried on the next run)."
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from safety_reset.notifications import reminders, selectors
+from safety_reset.notifications.sending import Delivery
 
 from ._common import NotifyCommand
 
@@ -14,22 +15,26 @@ class Command(NotifyCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = self.now(options)
-        people = list(selectors.reminder_candidates(now=now))
-        managers = list(selectors.escalation_candidates(now=now))
+        # By hand: everyone who has not had today's reminder (this week's escalation), any hour.
+        people = selectors.reminders_due(now=now, hour=None)
+        managers = selectors.escalations_due(now=now, hour=None)
         if options["dry_run"]:
-            for person in people:
-                plan = reminders.reminder_plan(person=person, now=now)
-                if plan:
-                    self.stdout.write(f"reminder {person.email}: {plan.subject}")
+            for batch in reminders.batches(people):
+                plans = reminders.reminder_plans(people=selectors.people_by_id(batch), now=now)
+                for plan in filter(None, plans.values()):
+                    self.stdout.write(f"reminder {plan.person.email}: {plan.subject}")
                     for line in plan.lines:
                         self.stdout.write(f"    {line.title} — {line.detail}")
-            for manager in managers:
-                plan = reminders.escalation_plan(manager=manager, now=now)
-                if plan:
-                    self.stdout.write(f"escalation {manager.email}: {plan.subject}")
+            for batch in reminders.batches(managers):
+                found = reminders.escalation_plans(managers=selectors.people_by_id(batch), now=now)
+                for plan in found.values():
+                    self.stdout.write(f"escalation {plan.person.email}: {plan.subject}")
             return
-        sent = reminders.reminders_send(person_ids=[p.pk for p in people], now=now)
-        escalated = reminders.escalations_send(manager_ids=[m.pk for m in managers], now=now)
+        sent, escalated = Delivery(), Delivery()
+        for batch in reminders.batches(people):
+            sent.add(reminders.reminders_send(person_ids=batch, now=now))
+        for batch in reminders.batches(managers):
+            escalated.add(reminders.escalations_send(manager_ids=batch, now=now))
         self.stdout.write(
             f"{len(sent.sent)} reminder(s) and {len(escalated.sent)} escalation(s) sent, "
             f"{len(sent.failed) + len(escalated.failed)} failed (retried on the next run)."
