@@ -596,6 +596,9 @@ def snapshots_of(*, program: Program) -> list[ProgressSnapshot]:
             "items_passing",
             "items_not_applicable",
             "items_excepted",
+            "items_verified",
+            "tasks_open",
+            "tasks_overdue",
         )
     )
 
@@ -674,6 +677,7 @@ def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
             "items_not_assessed",
             "items_not_applicable",
             "items_excepted",
+            "items_verified",
             "risk_total",
             "risk_covered",
             "tasks_open",
