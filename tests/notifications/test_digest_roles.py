@@ -4,10 +4,18 @@ program manager's verdict and teams most at risk (through a real SMTP server).""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
+from safety_reset.audits.models import Program
+from safety_reset.audits.selectors import items_awaiting_verification
+from safety_reset.demo.services import demo_seed
+from safety_reset.inventory.models import Person
 from safety_reset.notifications import digests
 from safety_reset.notifications.models import NotificationLog
 from tests.factories import (
@@ -178,3 +186,41 @@ def test_the_program_managers_teams_most_at_risk_are_the_most_failing_and_late(s
     for label in ("Items covered", "Items verified", "Systems signed off", "Overdue tasks"):
         assert f"  {label}" in text
         assert label in html
+
+
+@pytest.fixture(scope="module")
+def demo_program(django_db_setup: None, django_db_blocker: Any) -> Iterator[Program]:
+    """The day-41 demo (335 systems, seed 7), loaded once and rolled back at the end."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        summary = demo_seed(systems=335, day=41, seed=7)
+        yield Program.objects.prefetch_related("phases").get(pk=summary.program.pk)
+        transaction.set_rollback(True)
+
+
+def test_send_digests_on_a_monday_morning_sends_seniors_their_queue(
+    demo_program: Program, smtp: Mailbox
+) -> None:
+    """`send_digests` at Monday 08:30 UTC over the demo: every senior whose Monday morning it
+    is and who has something waiting gets a digest that lists it."""
+    today = demo_program.today()
+    monday = dt.datetime.combine(
+        today - dt.timedelta(days=today.weekday()), dt.time(8, 30), tzinfo=dt.UTC
+    )
+    due = set(digests.digest_due(now=monday))
+    seniors = Person.objects.filter(pk__in=due, systems_reviewed__isnull=False).distinct()
+    queues = {s.email: items_awaiting_verification(person=s, program=demo_program) for s in seniors}
+    waiting = {email: q for email, q in queues.items() if q[1]}
+    assert len(waiting) >= 5
+
+    call_command("send_digests", "--now", monday.isoformat())
+
+    for email, (rows, total) in waiting.items():
+        [message] = smtp.for_(email)
+        text = bodies(message)[0].replace("\r\n", "\n")
+        assert f"Evidence to verify ({total})" in text, email
+        for item in rows[: digests.QUEUE_LINES]:
+            assert f"#item-{item.pk}" in text, (email, item.pk)
+        assert "waiting for you" in str(message["Subject"])
+    assert not NotificationLog.objects.filter(
+        recipient__email__in=list(waiting), state="failed"
+    ).exists()
