@@ -22,7 +22,34 @@ from safety_reset.audits.models import Program
 from safety_reset.core.api import ReadsWholeProgram
 
 from .models import ProgressSnapshot
-from .selectors import program_counts
+from .selectors import program_progress
+
+
+class LineSerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=["items", "verified", "signoffs", "overdue"])
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF pops declared fields
+    value = serializers.IntegerField(help_text="Items, systems or overdue tasks counted today.")
+    total = serializers.IntegerField(help_text="What `value` is a share of (open tasks: overdue).")
+    actual = serializers.FloatField(allow_null=True, help_text="Percent today.")
+    plan = serializers.FloatField(
+        help_text="Percent the plan asks for today (overdue: the most it allows)."
+    )
+    projected = serializers.FloatField(
+        allow_null=True, help_text="Percent on the last day at the last 7 days' pace."
+    )
+    pace = serializers.FloatField(allow_null=True, help_text="Points a day over the last 7 days.")
+    end_day = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["on_track", "at_risk", "off_track", "too_early"])
+    status_label = serializers.CharField()
+    reason = serializers.CharField()
+    sentence = serializers.CharField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["on_track", "at_risk", "off_track", "too_early"])
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF pops declared fields
+    line = serializers.CharField(source="line.key", help_text="The line that decides.")
+    explanation = serializers.CharField()
 
 
 class ProgressSerializer(serializers.Serializer):
@@ -38,6 +65,7 @@ class ProgressSerializer(serializers.Serializer):
     items_not_applicable = serializers.IntegerField()
     items_excepted = serializers.IntegerField()
     items_covered = serializers.IntegerField()
+    items_verified = serializers.IntegerField()
     tasks_open = serializers.IntegerField()
     tasks_overdue = serializers.IntegerField()
     risk_total = serializers.FloatField()
@@ -46,10 +74,13 @@ class ProgressSerializer(serializers.Serializer):
     percent_signed_off = serializers.IntegerField()
     percent_risk = serializers.IntegerField()
     by_team = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+    verdict = VerdictSerializer()
+    lines = LineSerializer(many=True)
 
 
 class ProgressView(APIView):
-    """The program's live counts today (in the program's time zone)."""
+    """The program's live counts today (in the program's time zone), each plan line with its
+    plan, actual and projection, and the verdict: the same selector as the overview's."""
 
     permission_classes = [ReadsWholeProgram]
 
@@ -61,9 +92,10 @@ class ProgressView(APIView):
     def get(self, request: Request, pk: str) -> Response:
         if not pk.isdigit():
             raise NotFound
-        program = get_object_or_404(Program, pk=int(pk))
+        program = get_object_or_404(Program.objects.prefetch_related("phases"), pk=int(pk))
         today: dt.date = program.today()
-        counts = program_counts(program=program, today=today)
+        progress = program_progress(program=program, today=today)
+        counts = progress.counts
         data = asdict(counts) | {
             "program": program.slug,
             "date": today,
@@ -72,6 +104,8 @@ class ProgressView(APIView):
             "percent_covered": counts.percent_covered,
             "percent_signed_off": counts.percent_signed_off,
             "percent_risk": counts.percent_risk,
+            "verdict": progress.verdict,
+            "lines": progress.verdict.lines,
         }
         return Response(ProgressSerializer(data).data)
 

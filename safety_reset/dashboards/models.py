@@ -17,6 +17,9 @@ class ProgressSnapshot(models.Model):
     items_not_assessed = models.PositiveIntegerField(default=0)
     items_not_applicable = models.PositiveIntegerField(default=0)
     items_excepted = models.PositiveIntegerField(default=0)
+    items_verified = models.PositiveIntegerField(
+        default=0, help_text="Covered items whose proof was checked (see dashboards/rollup.py)."
+    )
     tasks_open = models.PositiveIntegerField(default=0)
     tasks_overdue = models.PositiveIntegerField(default=0)
     risk_total = models.FloatField(default=0)

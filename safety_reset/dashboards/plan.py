@@ -1,16 +1,24 @@
 """The plan, the pace and the verdict: pure arithmetic over the daily snapshots (no queries).
 
-The plan is a line per phase. At the end of each phase the program should have reached:
+The plan has four lines. Three rise, as shares of their totals, straight between the ends of
+the phases (from 0 on day 0):
 
-    Audit      half the items covered,   no system signed off yet
-    Remediate  every item covered,       three systems in ten signed off
-    Verify     every item covered,       every system signed off
+    at the end of   items covered   items verified   systems signed off
+    Audit (30)      half            two in five      none
+    Remediate (75)  all             nine in ten      three in ten
+    Verify (90)     all             all              all
 
-and between two phase ends the plan is a straight line (from 0 on day 0). The *pace* is what
-the last seven days of snapshots gained per day; the *projection* carries it on to the end of
-the program. The *verdict* asks one question, the one that matters now: until the Remediate
-phase ends, “at this pace, is every item covered by the day the plan needs it?”; in the Verify
-phase, “is every system signed off by the last day?”.
+*Verified* trails *covered* by a few days: a senior reviewer checks an attestation soon after
+it is made (automated checks and approved exceptions carry their proof with them), so the plan
+asks for a little less than coverage until the Verify phase, whose work is to close the gap.
+Sign-off waits for covered and verified systems, so it starts after the Audit phase and most of
+it falls in the Verify phase. The fourth line is a ceiling: at most one open task in ten overdue.
+
+The *pace* is what the last seven days of snapshots gained per day; the *projection* carries it
+on to the program's last day. Each line is judged (`line_judge`): on track within five points of
+today's plan (or under the overdue ceiling); off track when it has less than half of what the
+plan asks by now, or when at this pace it is not done by the last day; at risk in between.
+The worst line decides the verdict and is named in it (`verdict_of`).
 """
 
 from __future__ import annotations
@@ -26,13 +34,19 @@ from safety_reset.audits.models import PhaseKind, Program
 if TYPE_CHECKING:
     from .models import ProgressSnapshot
 
-# Share of items covered and of systems signed off that the plan asks for at each phase's end.
-PHASE_TARGETS: dict[str, tuple[float, float]] = {
-    PhaseKind.AUDIT: (0.5, 0.0),
-    PhaseKind.REMEDIATE: (1.0, 0.3),
-    PhaseKind.VERIFY: (1.0, 1.0),
+# The share of each rising line that the plan asks for at each phase's end.
+RISING = ("items", "verified", "signoffs")
+PHASE_TARGETS: dict[str, dict[str, float]] = {
+    PhaseKind.AUDIT: {"items": 0.5, "verified": 0.4, "signoffs": 0.0},
+    PhaseKind.REMEDIATE: {"items": 1.0, "verified": 0.9, "signoffs": 0.3},
+    PhaseKind.VERIFY: {"items": 1.0, "verified": 1.0, "signoffs": 1.0},
 }
 PACE_WINDOW_DAYS = 7
+# A rising line more than this many points behind today's plan is no longer on track.
+BEHIND_POINTS = 5.0
+# Overdue tasks: on track up to this share of open tasks, off track above the second.
+OVERDUE_TOLERANCE = 0.10
+OVERDUE_OFF_TRACK = 0.25
 
 
 @dataclass(frozen=True)
@@ -57,20 +71,19 @@ class PlanLine:
         return self.points[-1][0]
 
 
-def plan_lines(program: Program) -> tuple[PlanLine, PlanLine]:
-    """The plan for items covered and for systems signed off, as shares of their totals."""
-    items: list[tuple[int, float]] = [(0, 0.0)]
-    signed: list[tuple[int, float]] = [(0, 0.0)]
+def plan_lines(program: Program) -> dict[str, PlanLine]:
+    """The plan of each rising line (items, verified, signoffs), as shares of their totals."""
+    lines: dict[str, list[tuple[int, float]]] = {key: [(0, 0.0)] for key in RISING}
     for phase in sorted(program.phases.all(), key=lambda p: p.end_day):
-        item_target, signed_target = PHASE_TARGETS.get(phase.kind, (1.0, 1.0))
+        targets = PHASE_TARGETS.get(phase.kind, {})
         end = min(phase.end_day, program.length_days)
-        if end > items[-1][0]:
-            items.append((end, max(item_target, items[-1][1])))
-            signed.append((end, max(signed_target, signed[-1][1])))
-    for line in (items, signed):
+        for key, line in lines.items():
+            if end > line[-1][0]:
+                line.append((end, max(targets.get(key, 1.0), line[-1][1])))
+    for line in lines.values():
         if line[-1][0] < program.length_days or line[-1][1] < 1.0:
             line.append((program.length_days, 1.0))
-    return PlanLine(tuple(items)), PlanLine(tuple(signed))
+    return {key: PlanLine(tuple(line)) for key, line in lines.items()}
 
 
 @dataclass(frozen=True)
@@ -132,72 +145,179 @@ def project(points: Sequence[Point], *, end_day: int, window: int = PACE_WINDOW_
     return Projection(pace, days, current, end_day, end_value, finish)
 
 
+# --- Judging the lines ------------------------------------------------------------------------
+
+ON_TRACK, AT_RISK, OFF_TRACK, TOO_EARLY = "on_track", "at_risk", "off_track", "too_early"
+STATUS_LABELS = {
+    ON_TRACK: "On track",
+    AT_RISK: "At risk",
+    OFF_TRACK: "Off track",
+    TOO_EARLY: "Too early to tell",
+}
+SEVERITY = {ON_TRACK: 0, TOO_EARLY: 1, AT_RISK: 2, OFF_TRACK: 3}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{round(value)}%"
+
+
+@dataclass(frozen=True)
+class LineVerdict:
+    """One plan line on one day: actual, plan and projection (percent), and how it stands."""
+
+    key: str  # items, verified, signoffs, overdue
+    label: str  # "Items covered"
+    name: str  # "Coverage", the line's name in a sentence
+    value: int
+    total: int
+    actual: float | None  # percent today (None: no figures yet)
+    plan: float  # percent the plan asks today (overdue: the most it allows)
+    projected: float | None  # percent on the last day at the recent pace
+    pace: float | None  # points a day over the pace window
+    end_day: int
+    status: str
+    reason: str  # why it has that status, in one clause
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY[self.status]
+
+    @property
+    def shortfall(self) -> float:
+        """Points on the wrong side of the plan (negative: on the right side)."""
+        if self.actual is None:
+            return 0.0
+        return self.actual - self.plan if self.key == "overdue" else self.plan - self.actual
+
+    @property
+    def sentence(self) -> str:
+        """“Sign-off: 1% against 7% planned; at this pace 5% by day 90.”"""
+        if self.actual is None:
+            return f"{self.name}: no figures yet."
+        if self.key == "overdue":
+            head = (
+                f"{self.name}: {_pct(self.actual)} of open tasks against at most {_pct(self.plan)}"
+            )
+        else:
+            head = f"{self.name}: {_pct(self.actual)} against {_pct(self.plan)} planned"
+        if self.projected is None:
+            return f"{head}; the pace needs two days of snapshots."
+        return f"{head}; at this pace {_pct(self.projected)} by day {self.end_day}."
+
+
+def _rising_status(
+    *, actual: float, plan: float, projected: float | None, done: bool
+) -> tuple[str, str]:
+    if done:
+        return ON_TRACK, "all done"
+    if actual >= plan - BEHIND_POINTS:
+        return ON_TRACK, "on plan" if actual < plan + BEHIND_POINTS else "ahead of plan"
+    if projected is None:
+        return TOO_EARLY, "behind plan, and too few snapshots for a pace"
+    if actual < plan / 2:
+        return OFF_TRACK, "less than half of what the plan asks by now"
+    if projected < 100 - 1e-9:
+        return OFF_TRACK, "behind plan, and at this pace not done by the last day"
+    return AT_RISK, "behind plan, catching up at this pace"
+
+
+def line_judge(*, series: Series, day: int, end_day: int) -> LineVerdict:
+    """A rising line (items, verified, signoffs) on a day: actual, plan, projection, status."""
+    current = series.current
+    plan = series.plan_percent(day)
+    projection = series.projection
+    if current is None or not current.total:
+        return LineVerdict(
+            series.key, series.label, series.name, 0, 0, None, plan, None, None, end_day,
+            TOO_EARLY, "no figures yet",
+        )  # fmt: skip
+    actual = current.percent
+    projected = None if projection.pace is None else 100 * projection.end_value / current.total
+    pace = None if projection.pace is None else 100 * projection.pace / current.total
+    status, reason = _rising_status(
+        actual=actual, plan=plan, projected=projected, done=current.value >= current.total
+    )
+    return LineVerdict(
+        series.key, series.label, series.name, current.value, current.total, actual, plan,
+        projected, pace, end_day, status, reason,
+    )  # fmt: skip
+
+
+def overdue_judge(*, points: Sequence[Point], end_day: int) -> LineVerdict:
+    """Overdue tasks as a share of open tasks, against the ceiling; its trend over the window."""
+    plan = 100 * OVERDUE_TOLERANCE
+    label, name = "Overdue tasks", "Overdue tasks"
+    if not points:
+        return LineVerdict(
+            "overdue", label, name, 0, 0, None, plan, None, None, end_day, TOO_EARLY,
+            "no figures yet",
+        )  # fmt: skip
+    current = points[-1]
+    earlier = [p for p in points if p.day <= current.day - PACE_WINDOW_DAYS]
+    base = earlier[-1] if earlier else (points[0] if points[0].day < current.day else None)
+    pace = projected = None
+    if base is not None:
+        pace = (current.percent - base.percent) / (current.day - base.day)
+        projected = max(0.0, min(100.0, current.percent + pace * (end_day - current.day)))
+    actual = current.percent
+    if actual <= plan:
+        status, reason = ON_TRACK, "within the ceiling"
+    elif actual <= 100 * OVERDUE_OFF_TRACK:
+        status, reason = AT_RISK, "above the ceiling"
+    else:
+        status, reason = OFF_TRACK, f"more than {_pct(100 * OVERDUE_OFF_TRACK)} of open tasks late"
+    return LineVerdict(
+        "overdue", label, name, current.value, current.total, actual, plan, projected, pace,
+        end_day, status, reason,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # on_track, at_risk, too_early
-    label: str
-    series: str  # items or signoffs
-    deadline: int
-    explanation: str
+    """The program's verdict: the worst of its lines decides, and is named."""
+
+    status: str  # on_track, at_risk, off_track, too_early
+    line: LineVerdict  # the line that drives it
+    lines: tuple[LineVerdict, ...]
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.status]
 
     @property
     def on_track(self) -> bool:
-        return self.status == "on_track"
+        return self.status == ON_TRACK
+
+    @property
+    def series(self) -> str:
+        return self.line.key
+
+    @property
+    def explanation(self) -> str:
+        """The driving line's figures, and why it decides."""
+        line = self.line
+        if self.status == ON_TRACK:
+            return f"Every line is on plan; the closest to falling behind: {line.sentence}"
+        return f"{line.sentence.removesuffix('.')} ({line.reason})."
 
 
-def _n(value: float) -> str:
-    return f"{round(value):,}"
-
-
-def verdict(*, projection: Projection, deadline: int, noun: str, done: str, series: str) -> Verdict:
-    """On track when, at the recent pace, the rest is done by the plan's deadline."""
-    p = projection
-    if p.current is None:
-        return Verdict(
-            "too_early", "Too early to tell", series, deadline, "No progress recorded yet."
-        )
-    if p.remaining <= 0:
-        return Verdict("on_track", "On track", series, deadline, f"Every {noun} is {done}.")
-    if p.pace is None:
-        return Verdict(
-            "too_early",
-            "Too early to tell",
-            series,
-            deadline,
-            "The pace needs at least two days of snapshots.",
-        )
-    needed = p.needed_pace(deadline)
-    window = f"{p.window} day{'s' if p.window != 1 else ''}"
-    if p.pace <= 0:
-        return Verdict(
-            "at_risk",
-            "At risk",
-            series,
-            deadline,
-            f"No {noun} was {done} over the last {window}; {_n(p.remaining)} remain and the "
-            f"plan needs them by day {deadline}, {needed:,.1f} {noun}s a day.",
-        )
-    head = (
-        f"At the pace of the last {window} ({p.pace:,.1f} {noun}s a day), the "
-        f"{_n(p.remaining)} {noun}s not yet {done} are {done} by day {p.finish_day}"
-    )
-    if p.finish_day is not None and p.finish_day <= deadline:
-        return Verdict(
-            "on_track", "On track", series, deadline, f"{head}, within the plan's day {deadline}."
-        )
-    return Verdict(
-        "at_risk",
-        "At risk",
-        series,
-        deadline,
-        f"{head}, after the plan's day {deadline}: it takes {needed:,.1f} {noun}s a day.",
-    )
+def verdict_of(lines: Sequence[LineVerdict]) -> Verdict:
+    """The worst line decides; among equals, the one furthest on the wrong side of its plan."""
+    worst = max(lines, key=lambda line: (line.severity, line.shortfall))
+    return Verdict(worst.status, worst, tuple(lines))
 
 
 class _Counts(Protocol):
     systems_total: int
     systems_signed_off: int
     items_total: int
+    items_verified: int
+    tasks_open: int
+    tasks_overdue: int
 
     @property
     def items_covered(self) -> int: ...
@@ -207,6 +327,7 @@ class _Counts(Protocol):
 class Series:
     key: str
     label: str
+    name: str
     points: list[Point]
     plan: PlanLine
     projection: Projection
@@ -240,7 +361,9 @@ class BurnUp:
     length: int
     today_day: int
     items: Series
+    verified: Series
     signoffs: Series
+    overdue: list[Point]  # overdue tasks over open tasks, per day
     verdict: Verdict
     phases: list[tuple[str, int, int, bool]]  # label, start day, end day, is current
 
@@ -253,8 +376,11 @@ class BurnUp:
         return self.signoffs.plan_percent(self.today_day)
 
     @property
-    def judged(self) -> Series:
-        return self.items if self.verdict.series == "items" else self.signoffs
+    def lines(self) -> tuple[LineVerdict, ...]:
+        return self.verdict.lines
+
+    def line(self, key: str) -> LineVerdict:
+        return next(line for line in self.verdict.lines if line.key == key)
 
     def table(self) -> list[TableRow]:
         signoffs = {p.day: p for p in self.signoffs.points}
@@ -271,6 +397,13 @@ class BurnUp:
         ]
 
 
+SERIES = {  # key: (label, name in a sentence)
+    "items": ("Items covered", "Coverage"),
+    "verified": ("Items verified", "Verification"),
+    "signoffs": ("Systems signed off", "Sign-off"),
+}
+
+
 def burnup(
     *,
     program: Program,
@@ -278,62 +411,43 @@ def burnup(
     snapshots: Sequence[ProgressSnapshot],
     live: _Counts | None,
 ) -> BurnUp:
-    """The burn-up of items covered and systems signed off, with plan, projection and verdict.
+    """The four plan lines with history, projection and verdict.
 
     History comes from the daily snapshots; today's point is the live count when given (so the
     chart and the headline agree), else today's snapshot.
     """
     length = program.length_days
     today_day = program.day_of(today)
-    rows: dict[int, tuple[dt.date, int, int, int, int]] = {}
+    Row = tuple[dt.date, dict[str, tuple[int, int]]]
+    rows: dict[int, Row] = {}
+
+    def row(date: dt.date, c: _Counts) -> Row:
+        return date, {
+            "items": (c.items_covered, c.items_total),
+            "verified": (c.items_verified, c.items_total),
+            "signoffs": (c.systems_signed_off, c.systems_total),
+            "overdue": (c.tasks_overdue, c.tasks_open),
+        }
+
     for s in snapshots:
         if 1 <= s.day <= length and (s.date < today or live is None) and s.date <= today:
-            rows[s.day] = (
-                s.date,
-                s.items_covered,
-                s.items_total,
-                s.systems_signed_off,
-                s.systems_total,
-            )
+            rows[s.day] = row(s.date, s)
     if live is not None and 1 <= today_day <= length:
-        rows[today_day] = (
-            today,
-            live.items_covered,
-            live.items_total,
-            live.systems_signed_off,
-            live.systems_total,
-        )
+        rows[today_day] = row(today, live)
     days = sorted(rows)
-    items_points = [Point(d, rows[d][0], rows[d][1], rows[d][2]) for d in days]
-    signed_points = [Point(d, rows[d][0], rows[d][3], rows[d][4]) for d in days]
-    items_plan, signed_plan = plan_lines(program)
-    items = Series(
-        "items", "Items covered", items_points, items_plan, project(items_points, end_day=length)
-    )
-    signoffs = Series(
-        "signoffs",
-        "Systems signed off",
-        signed_points,
-        signed_plan,
-        project(signed_points, end_day=length),
-    )
-    items_deadline = items_plan.first_day_at(1.0)
-    if today_day <= items_deadline:
-        judged = verdict(
-            projection=items.projection,
-            deadline=items_deadline,
-            noun="item",
-            done="covered",
-            series="items",
-        )
-    else:
-        judged = verdict(
-            projection=signoffs.projection,
-            deadline=signed_plan.first_day_at(1.0),
-            noun="system",
-            done="signed off",
-            series="signoffs",
-        )
+
+    def points(key: str) -> list[Point]:
+        return [Point(d, rows[d][0], *rows[d][1][key]) for d in days]
+
+    plans = plan_lines(program)
+    series = {
+        key: Series(key, label, name, points(key), plans[key], project(points(key), end_day=length))
+        for key, (label, name) in SERIES.items()
+    }
+    overdue = points("overdue")
+    judged_day = max(1, min(today_day, length))
+    lines = [line_judge(series=s, day=judged_day, end_day=length) for s in series.values()]
+    lines.append(overdue_judge(points=overdue, end_day=length))
     phases = [
         (
             phase.get_kind_display(),
@@ -343,4 +457,13 @@ def burnup(
         )
         for phase in sorted(program.phases.all(), key=lambda p: p.start_day)
     ]
-    return BurnUp(length, today_day, items, signoffs, judged, phases)
+    return BurnUp(
+        length,
+        today_day,
+        series["items"],
+        series["verified"],
+        series["signoffs"],
+        overdue,
+        verdict_of(lines),
+        phases,
+    )

@@ -6,6 +6,9 @@ backfill (from history), so a day's snapshot and the page that day hold the same
 - an item is *covered* when nothing is left to do on it for now (passing, not applicable or
   excepted: `COVERED_STATUSES`); a system is *signed off* when its audit has a sign-off with the
   senior signature and no revocation;
+- an item is *verified* when it is covered and its proof was checked: a second person verified
+  the attestation (`verified_by`), the automated check decided it (its snapshot is the proof),
+  or it is excepted (a senior approved the exception);
 - a system's *risk weight* is its blast radius weight (low 1, medium 2, high 4, critical 8)
   × (1 + the number of systems that depend on it); *risk removed* is the sum over systems of
   weight × share of its items covered, over the sum of weights.
@@ -32,6 +35,7 @@ from safety_reset.audits.models import (
     ItemStatus,
     Program,
     SignOff,
+    StatusSource,
 )
 from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Org, System, Team
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
@@ -63,6 +67,7 @@ def _item_counts(items: QuerySet[Any]) -> QuerySet[Any]:
         .annotate(
             total=Count("pk"),
             covered=Count("pk", filter=Q(status__in=COVERED_STATUSES)),
+            verified=Count("pk", filter=VERIFIED),
             passing=Count("pk", filter=Q(status=ItemStatus.PASSING)),
             failing=Count("pk", filter=Q(status=ItemStatus.FAILING)),
             not_assessed=Count("pk", filter=Q(status=ItemStatus.NOT_ASSESSED)),
@@ -70,6 +75,12 @@ def _item_counts(items: QuerySet[Any]) -> QuerySet[Any]:
             excepted=Count("pk", filter=Q(status=ItemStatus.EXCEPTED)),
         )
     )
+
+
+# Covered, and its proof checked (see the module's docstring); works on items and their events.
+VERIFIED = Q(status__in=COVERED_STATUSES) & (
+    Q(verified_by__isnull=False) | Q(source=StatusSource.AUTOMATED) | Q(status=ItemStatus.EXCEPTED)
+)
 
 
 def _dependents() -> QuerySet[Any]:
@@ -101,6 +112,7 @@ def per_system_sql(sources: RollupSources) -> tuple[str, tuple[Any, ...]]:
         SELECT a.id AS audit_id, s.id AS system_id, s.team_id AS team_id, s.name AS name,
                {weight_sql} * (1 + COALESCE(d.n, 0)) AS weight,
                COALESCE(i.total, 0) AS items_total, COALESCE(i.covered, 0) AS covered,
+               COALESCE(i.verified, 0) AS verified,
                COALESCE(i.passing, 0) AS passing, COALESCE(i.failing, 0) AS failing,
                COALESCE(i.not_assessed, 0) AS not_assessed,
                COALESCE(i.not_applicable, 0) AS not_applicable,
@@ -129,6 +141,7 @@ class TeamRow:
     signed_off: int = 0
     items_total: int = 0
     items_covered: int = 0
+    items_verified: int = 0
     items_passing: int = 0
     items_failing: int = 0
     items_not_assessed: int = 0
@@ -181,6 +194,7 @@ def rollup(sources: RollupSources, *, behind: int = 0) -> Rollup:
               SELECT t.id, t.slug, t.name, o.id AS org_id, o.slug AS org_slug, o.name AS org_name,
                      COUNT(*) AS systems, COUNT(*) FILTER (WHERE r.signed_off) AS signed_off,
                      SUM(r.items_total) AS items_total, SUM(r.covered) AS items_covered,
+                     SUM(r.verified) AS items_verified,
                      SUM(r.passing) AS items_passing, SUM(r.failing) AS items_failing,
                      SUM(r.not_assessed) AS items_not_assessed,
                      SUM(r.not_applicable) AS items_not_applicable,
@@ -227,6 +241,7 @@ class ProgramCounts:
     items_not_assessed: int = 0
     items_not_applicable: int = 0
     items_excepted: int = 0
+    items_verified: int = 0
     tasks_open: int = 0
     tasks_overdue: int = 0
     risk_total: float = 0.0
@@ -267,6 +282,7 @@ def counts_fold(teams: Iterable[TeamRow]) -> ProgramCounts:
         counts.items_not_assessed += team.items_not_assessed
         counts.items_not_applicable += team.items_not_applicable
         counts.items_excepted += team.items_excepted
+        counts.items_verified += team.items_verified
         counts.tasks_open += team.tasks_open
         counts.tasks_overdue += team.tasks_overdue
         risk_total += team.risk_total
@@ -276,6 +292,7 @@ def counts_fold(teams: Iterable[TeamRow]) -> ProgramCounts:
             "signed_off": team.signed_off,
             "items": team.items_total,
             "covered": team.items_covered,
+            "verified": team.items_verified,
             "failing": team.items_failing,
             "tasks_overdue": team.tasks_overdue,
         }

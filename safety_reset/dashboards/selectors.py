@@ -596,8 +596,48 @@ def snapshots_of(*, program: Program) -> list[ProgressSnapshot]:
             "items_passing",
             "items_not_applicable",
             "items_excepted",
+            "items_verified",
+            "tasks_open",
+            "tasks_overdue",
         )
     )
+
+
+# --- Progress against plan: the one source of the verdict --------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The whole program on a day: its counts, the teams, the plan lines and the verdict."""
+
+    program: Program
+    today: dt.date
+    counts: ProgramCounts
+    teams: list[TeamRow]
+    burnup: plan_mod.BurnUp
+
+    @property
+    def verdict(self) -> plan_mod.Verdict:
+        return self.burnup.verdict
+
+
+def program_progress(
+    *, program: Program, today: dt.date, teams: list[TeamRow] | None = None
+) -> Progress:
+    """Live counts of the whole program, each plan line with its projection, and the verdict.
+
+    The overview, the progress API, the program manager's digest and the bench all read this,
+    so no two of them can disagree. `teams` are the whole program's rows when the caller
+    already has them (the overview's rollup); else they are read (2 queries). Plus 1 query
+    for the snapshots; the program's phases should be prefetched.
+    """
+    if teams is None:
+        teams = program_teams(scope=scope_whole(program=program, today=today))
+    counts = counts_fold(teams)
+    burnup = plan_mod.burnup(
+        program=program, today=today, snapshots=snapshots_of(program=program), live=counts
+    )
+    return Progress(program=program, today=today, counts=counts, teams=teams, burnup=burnup)
 
 
 # --- The overview ------------------------------------------------------------------------------
@@ -674,6 +714,7 @@ def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
             "items_not_assessed",
             "items_not_applicable",
             "items_excepted",
+            "items_verified",
             "risk_total",
             "risk_covered",
             "tasks_open",
@@ -684,20 +725,18 @@ def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
 
 
 def program_overview(*, scope: Scope) -> Overview:
-    """Everything the overview shows, in a fixed number of queries (13 at any size)."""
+    """Everything the overview shows, in a fixed number of queries (13 at any size; 15 for a
+    person who sees part of the program, whose burn-up and verdict are the whole program's)."""
     program = scope.program
     clock = program_clock(program=program, today=scope.today)
     rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 2 queries
     teams = rolled.teams
     counts = counts_fold(teams)
     controls = control_rows(scope=scope)  # 1
-    snapshots = snapshots_of(program=program)  # 1
-    burnup = plan_mod.burnup(
-        program=program,
-        today=scope.today,
-        snapshots=snapshots,
-        live=None if scope.restricted else counts,
+    progress = program_progress(  # 1 (snapshots), + 2 when the scope is restricted
+        program=program, today=scope.today, teams=None if scope.restricted else teams
     )
+    burnup = progress.burnup
     overdue = sorted(
         (t for t in teams if t.tasks_overdue), key=lambda t: (-t.tasks_overdue, t.name)
     )

@@ -13,6 +13,16 @@ from typing import Any
 from .plans import BLAST_WEIGHT, COVERED, NEVER, STATUSES, History, World
 
 
+def _verified(state: dict[str, Any]) -> bool:
+    """As dashboards.rollup.VERIFIED: covered, and checked by a second person, the automated
+    check, or an approved exception."""
+    return state["status"] in COVERED and (
+        state.get("verified_by") is not None
+        or state.get("source") == "automated"
+        or state["status"] == "excepted"
+    )
+
+
 def _first_day(history: History, name: str) -> int | None:
     return next((step.day for step in history.steps if name in step.changes), None)
 
@@ -29,6 +39,7 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
     status_delta = {t: {status: days() for status in STATUSES} for t in teams}
     risk_delta = days()
     signed_delta = {t: days() for t in teams}
+    verified_delta = {t: days() for t in teams}
     dependents = [0] * len(world.systems)
     for system in world.systems:
         for target in system.depends_on:
@@ -40,7 +51,15 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
         team = world.systems[item.system].team
         status = item.history.initial["status"]
         status_delta[team][status][1] += 1
+        state = dict(item.history.initial)
+        verified = _verified(state)
+        verified_delta[team][1] += verified
         for step in item.history.steps:
+            if step.day <= d:
+                state.update(step.changes)
+                now_verified = _verified(state)
+                verified_delta[team][step.day] += now_verified - verified
+                verified = now_verified
             new = step.changes.get("status", status)
             if new == status or step.day > d:
                 continue
@@ -71,6 +90,7 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
     sizes = {t: len(world.teams[t].systems) for t in teams if world.teams[t].systems}
     running = {t: dict.fromkeys(STATUSES, 0) for t in sizes}
     signed_off = dict.fromkeys(sizes, 0)
+    verified_items = dict.fromkeys(sizes, 0)
     risk = 0
     result: dict[int, dict[str, Any]] = {}
     for day in range(1, d + 1):
@@ -78,6 +98,7 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
             for status in STATUSES:
                 running[t][status] += status_delta[t][status][day]
             signed_off[t] += signed_delta[t][day]
+            verified_items[t] += verified_delta[t][day]
         risk += risk_delta[day]
         totals = {status: sum(running[t][status] for t in sizes) for status in STATUSES}
         result[day] = {
@@ -89,6 +110,7 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
             "items_not_assessed": totals["not_assessed"],
             "items_not_applicable": totals["not_applicable"],
             "items_excepted": totals["excepted"],
+            "items_verified": sum(verified_items.values()),
             "tasks_open": sum(open_tasks[t][day] for t in teams),
             "tasks_overdue": sum(overdue[t][day] for t in teams),
             "risk_total": round(float(sum(weights)), 2),
@@ -99,6 +121,7 @@ def counts_by_day(world: World) -> dict[int, dict[str, Any]]:
                     "signed_off": signed_off[t],
                     "items": n * per_system,
                     "covered": sum(running[t][status] for status in COVERED),
+                    "verified": verified_items[t],
                     "failing": running[t]["failing"],
                     "tasks_overdue": overdue[t][day],
                 }

@@ -1,9 +1,16 @@
 """The weekly digest, from Monday 08:00 in each person's own time zone (caught up later that week).
 
 Contexts are built for a *batch* of people in a fixed number of queries (whatever the batch
-size): owners' systems, this week's changes, tasks, sign-offs waiting for seniors, and — once
-per batch — the program figures for program managers. The key is
-(person, "digest", "digest", "<ISO week of their local date>").
+size), one section per role:
+
+- owners and assignees: their systems, this week's changes, tasks overdue and due;
+- senior reviewers: what waits for them — evidence to verify, exceptions to decide, sign-offs
+  to give, “won't do” requests on tasks (the queues of their My work page);
+- line managers: their people's late work (open tasks past their due date);
+- program managers: the verdict and the plan lines (`program_progress`, the overview's
+  selector), and the teams and controls most at risk, once per batch.
+
+The key is (person, "digest", "digest", "<ISO week of their local date>").
 """
 
 from __future__ import annotations
@@ -14,14 +21,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from safety_reset.audits.models import ChecklistItem, ItemStatus, SignOff
+from safety_reset.audits.models import (
+    ChecklistItem,
+    ItemStatus,
+    SignOff,
+    StatusSource,
+    Waiver,
+    WaiverState,
+)
 from safety_reset.audits.selectors import program_clock, program_current
-from safety_reset.dashboards.models import ProgressSnapshot
-from safety_reset.dashboards.selectors import control_rows, program_counts, scope_whole
+from safety_reset.dashboards.selectors import control_rows, program_progress, scope_whole
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, System
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
@@ -34,6 +47,9 @@ DIGEST_WEEKDAY = 0  # Monday
 DIGEST_HOUR = 8
 BATCH_SIZE = 200
 NOTHING_TO_REPORT = "Nothing to report this week."
+# A queue longer than this is cut in the email, with its total and a link to the whole list.
+QUEUE_LINES = 10
+AT_RISK_TEAMS = 5
 
 
 def is_digest_time(person: Person, now: dt.datetime) -> bool:
@@ -70,13 +86,42 @@ class Digest:
     changes: list[selectors.Line] = field(default_factory=list)
     due_next_week: list[selectors.Line] = field(default_factory=list)
     overdue: list[selectors.Line] = field(default_factory=list)
-    waiting: list[selectors.Line] = field(default_factory=list)
+    waiting: list[selectors.Line] = field(default_factory=list)  # sign-offs to give
+    to_verify: list[selectors.Line] = field(default_factory=list)
+    to_verify_total: int = 0
+    exceptions: list[selectors.Line] = field(default_factory=list)
+    wont_do: list[selectors.Line] = field(default_factory=list)
+    team_late: list[selectors.Line] = field(default_factory=list)  # a manager's people
     program: dict[str, Any] | None = None
+
+    @property
+    def waiting_total(self) -> int:
+        """Everything that waits for this person as a senior reviewer."""
+        return self.to_verify_total + len(self.exceptions) + len(self.waiting) + len(self.wont_do)
+
+    @property
+    def to_verify_title(self) -> str:
+        return f"Evidence to verify ({self.to_verify_total})"
+
+    @property
+    def to_verify_more(self) -> int:
+        return self.to_verify_total - len(self.to_verify)
+
+    @property
+    def queue_url(self) -> str:
+        return selectors.site_url(reverse("my-work"))
 
     @property
     def is_empty(self) -> bool:
         return (
-            not (self.systems or self.changes or self.due_next_week or self.overdue or self.waiting)
+            not (
+                self.systems
+                or self.changes
+                or self.due_next_week
+                or self.overdue
+                or self.waiting_total
+                or self.team_late
+            )
             and self.program is None
         )
 
@@ -87,14 +132,16 @@ class Digest:
             parts.append(f"{len(self.overdue)} overdue")
         if self.due_next_week:
             parts.append(f"{len(self.due_next_week)} due this coming week")
-        if self.waiting:
-            parts.append(f"{len(self.waiting)} waiting for you")
+        if self.waiting_total:
+            parts.append(f"{self.waiting_total} waiting for you")
+        if self.team_late:
+            parts.append(f"{len(self.team_late)} late in your team")
         tail = f": {', '.join(parts)}" if parts else ""
         return f"Your Code Safety Reset week {self.week}{tail}"
 
 
 def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]:
-    """Digests of a batch of people (7 queries, plus 6 once when a program manager is in it)."""
+    """Digests of a batch of people (10 queries, plus 5 once when a program manager is in it)."""
     digests = {
         p.pk: Digest(
             p, selectors.local_date(p, now), selectors.iso_week(selectors.local_date(p, now))
@@ -181,12 +228,89 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
             digest.overdue.append(line)
         elif task.due_on <= digest.today + dt.timedelta(days=7):
             digest.due_next_week.append(line)
-    waiting = SignOff.objects.filter(
-        audit__system__senior_reviewer_id__in=ids,
-        senior_signed_by__isnull=True,
-        revoked_at__isnull=True,
-    ).select_related("audit__system", "owner_signed_by")
-    for signoff in waiting:
+    if program is not None:
+        _senior_queues(digests, program=program)  # 4 queries
+    _team_late(digests)  # 1
+    managers = [d for d in digests.values() if d.person.is_program_manager]
+    if managers and program is not None:
+        figures = program_figures(program=program, today=managers[0].today, now=now)
+        for digest in managers:
+            digest.program = figures
+    return [digests[p.pk] for p in people]
+
+
+def _senior_queues(digests: dict[int, Digest], *, program: Any) -> None:
+    """What waits for each senior reviewer of the batch (4 queries, whatever its size).
+
+    The same rules as their My work page (audits/selectors.py): attested items not yet verified
+    (not their own attestations, none sent back for evidence), requested exceptions (not their
+    own), owner-signed audits, and "won't do" requests (not their own).
+    """
+    url = selectors.site_url
+    ids = list(digests)
+    items = (
+        ChecklistItem.objects.filter(
+            audit__program=program,
+            audit__system__senior_reviewer_id__in=ids,
+            source=StatusSource.PERSON,
+            status__in=(ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE),
+            verified_by__isnull=True,
+            evidence_requested=False,
+        )
+        .exclude(attested_by_id=F("audit__system__senior_reviewer_id"))
+        .select_related("audit__system", "control", "attested_by")
+        .order_by("status_changed_at", "pk")
+    )
+    for item in items:
+        system = item.audit.system
+        assert system.senior_reviewer_id is not None
+        digest = digests[system.senior_reviewer_id]
+        digest.to_verify_total += 1
+        if len(digest.to_verify) < QUEUE_LINES:
+            by = f" by {item.attested_by}" if item.attested_by else ""
+            when = f" on {item.status_changed_at:%d %b}" if item.status_changed_at else ""
+            digest.to_verify.append(
+                selectors.Line(
+                    "Evidence to verify",
+                    f"{system.name} · {item.control.key}",
+                    f"{item.get_status_display()}, attested{by}{when}",
+                    url(reverse("audits:system", args=[system.slug]) + f"#item-{item.pk}"),
+                )
+            )
+    waivers = (
+        Waiver.objects.filter(
+            state=WaiverState.REQUESTED,
+            item__audit__program=program,
+            item__audit__system__senior_reviewer_id__in=ids,
+        )
+        .exclude(requested_by_id=F("item__audit__system__senior_reviewer_id"))
+        .select_related("item__control", "item__audit__system", "requested_by")
+        .order_by("created_at", "pk")
+    )
+    for waiver in waivers:
+        system = waiver.item.audit.system
+        assert system.senior_reviewer_id is not None
+        digests[system.senior_reviewer_id].exceptions.append(
+            selectors.Line(
+                "Exceptions to decide",
+                f"{system.name} · {waiver.item.control.key}",
+                f"Requested by {waiver.requested_by} on {waiver.created_at:%d %b}, "
+                f"until {waiver.expires_on:%d %b}",
+                url(reverse("audits:system", args=[system.slug]) + f"#item-{waiver.item_id}"),
+            )
+        )
+    signoffs = (
+        SignOff.objects.filter(
+            audit__program=program,
+            audit__system__senior_reviewer_id__in=ids,
+            senior_signed_by__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .exclude(owner_signed_by_id=F("audit__system__senior_reviewer_id"))
+        .select_related("audit__system", "owner_signed_by")
+        .order_by("owner_signed_at", "pk")
+    )
+    for signoff in signoffs:
         system = signoff.audit.system
         assert system.senior_reviewer_id is not None
         digests[system.senior_reviewer_id].waiting.append(
@@ -197,59 +321,126 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
                 url(reverse("audits:system", args=[system.slug]) + "#signoff"),
             )
         )
-    managers = [d for d in digests.values() if d.person.is_program_manager]
-    if managers and program is not None:
-        figures = program_figures(program=program, today=managers[0].today, now=now)
-        for digest in managers:
-            digest.program = figures
-    return [digests[p.pk] for p in people]
+    tasks = (
+        RemediationTask.objects.filter(
+            state__in=OPEN_TASK_STATES,
+            wont_do_requested_by__isnull=False,
+            system__senior_reviewer_id__in=ids,
+        )
+        .exclude(wont_do_requested_by_id=F("system__senior_reviewer_id"))
+        .select_related("system", "wont_do_requested_by")
+        .order_by("due_on", "pk")
+    )
+    for task in tasks:
+        assert task.system.senior_reviewer_id is not None
+        digests[task.system.senior_reviewer_id].wont_do.append(
+            selectors.Line(
+                "“Won't do” requests",
+                task.title,
+                f"{task.system.name} · asked by {task.wont_do_requested_by}",
+                url(reverse("remediation:task", args=[task.pk])),
+            )
+        )
+
+
+def _team_late(digests: dict[int, Digest]) -> None:
+    """Each line manager's people's late work: their open tasks past the due date (1 query)."""
+    ids = list(digests)
+    earliest = min((d.today for d in digests.values()), default=None)
+    if earliest is None:
+        return
+    tasks = (
+        RemediationTask.objects.filter(state__in=OPEN_TASK_STATES, due_on__lt=earliest)
+        .filter(
+            Q(assignee__manager_id__in=ids)
+            | Q(assignee__isnull=True, system__owner__manager_id__in=ids)
+        )
+        .select_related("system__owner", "assignee")
+        .order_by("due_on", "pk")
+    )
+    for task in tasks:
+        whose = task.assignee or task.system.owner
+        assert whose is not None
+        assert whose.manager_id is not None
+        digest = digests[whose.manager_id]
+        late = (digest.today - task.due_on).days
+        digest.team_late.append(
+            selectors.Line(
+                "Your people's late work",
+                task.title,
+                f"{whose} · {task.system.name} · {late} day{'s' if late != 1 else ''} overdue "
+                f"(due {task.due_on:%d %b})",
+                selectors.site_url(reverse("remediation:task", args=[task.pk])),
+                task.due_on,
+                True,
+            )
+        )
 
 
 def program_figures(*, program: Any, today: dt.date, now: dt.datetime) -> dict[str, Any]:
-    """The program manager's section: progress against plan, week over week, risk (6 queries)."""
-    counts = program_counts(program=program, today=today)
+    """The program manager's section (5 queries): the verdict and the plan lines, read from
+    `program_progress` as the overview and the API do, and what is most at risk."""
+    progress = program_progress(program=program, today=today)  # 3
+    counts, burnup = progress.counts, progress.burnup
     clock = program_clock(program=program, today=today)
-    week_ago = (
-        ProgressSnapshot.objects.filter(program=program, date__lte=today - dt.timedelta(days=7))
-        .order_by("-date")
-        .first()
-    )
-    before = None
-    if week_ago is not None and week_ago.items_total:
-        covered = week_ago.items_passing + week_ago.items_not_applicable + week_ago.items_excepted
-        before = round(100 * covered / week_ago.items_total)
+    covered = burnup.line("items")
+    week_ago = [p for p in burnup.items.points if p.day <= clock.day - 7]
+    before = week_ago[-1].percent_int if week_ago else None
+    # Teams most at risk: the most failing items and overdue tasks first; none with neither.
     teams = sorted(
-        counts.by_team.items(),
-        key=lambda kv: -kv[1].get("items_failing", 0) - kv[1].get("items_not_assessed", 0),
-    )[:5]
+        (t for t in progress.teams if t.items_failing or t.tasks_overdue),
+        key=lambda t: (-(t.items_failing + t.tasks_overdue), -t.items_failing, t.name.lower()),
+    )[:AT_RISK_TEAMS]
     controls = sorted(
-        control_rows(scope=scope_whole(program=program, today=today)),
+        control_rows(scope=scope_whole(program=program, today=today)),  # 1
         key=lambda row: -(row.failing + row.not_assessed),
     )[:5]
     incidents = Incident.objects.filter(started_at__gte=now - dt.timedelta(days=7)).order_by(
         "-started_at"
-    )
+    )  # 1
     site = selectors.site_url
+    percent = round(covered.actual) if covered.actual is not None else 0
     return {
         "name": program.name,
         "url": site(reverse("program-overview", args=[program.slug])),
         "day": clock.day,
         "length": clock.length,
-        "plan_percent": clock.percent_elapsed,
-        "percent": counts.percent_covered,
+        "verdict": {
+            "status": progress.verdict.status,
+            "label": progress.verdict.label,
+            "line": progress.verdict.line.key,
+            "sentence": progress.verdict.line.sentence,
+            "reason": progress.verdict.line.reason,
+        },
+        "lines": [
+            {
+                "key": line.key,
+                "label": line.label,
+                "actual": None if line.actual is None else round(line.actual),
+                "plan": round(line.plan),
+                "projected": None if line.projected is None else round(line.projected),
+                "status": line.status,
+                "status_label": line.status_label,
+                "ceiling": line.key == "overdue",
+            }
+            for line in progress.verdict.lines
+        ],
+        "plan_percent": round(covered.plan),
+        "percent": percent,
         "before": before,
-        "change": None if before is None else counts.percent_covered - before,
+        "change": None if before is None else percent - before,
         "signed_off": counts.systems_signed_off,
         "systems": counts.systems_total,
         "tasks_overdue": counts.tasks_overdue,
         "teams": [
             {
-                "name": slug,
-                "failing": row.get("items_failing", 0),
-                "not_assessed": row.get("items_not_assessed", 0),
-                "url": site(reverse("program-team", args=[program.slug, slug])),
+                "name": t.name,
+                "failing": t.items_failing,
+                "tasks_overdue": t.tasks_overdue,
+                "not_assessed": t.items_not_assessed,
+                "url": site(reverse("program-team", args=[program.slug, t.slug])),
             }
-            for slug, row in teams
+            for t in teams
         ],
         "controls": [
             {"key": c.key, "title": c.title, "failing": c.failing, "not_assessed": c.not_assessed}

@@ -93,10 +93,13 @@ def test_at_risk_systems(overview):
 
 
 def test_plan_line_points(hand_program):
-    items, signed = plan.plan_lines(hand_program.program)
+    lines = plan.plan_lines(hand_program.program)
+    items, verified, signed = lines["items"], lines["verified"], lines["signoffs"]
     assert items.points == ((0, 0.0), (30, 0.5), (75, 1.0), (90, 1.0))
+    assert verified.points == ((0, 0.0), (30, 0.4), (75, 0.9), (90, 1.0))
     assert signed.points == ((0, 0.0), (30, 0.0), (75, 0.3), (90, 1.0))
     assert items.at(41) == pytest.approx(0.5 + 0.5 * 11 / 45)  # 62.2 %
+    assert verified.at(41) == pytest.approx(0.4 + 0.5 * 11 / 45)  # 52.2 %
     assert signed.at(41) == pytest.approx(0.3 * 11 / 45)  # 7.3 %
     assert items.at(15) == pytest.approx(0.25)
     assert signed.at(80) == pytest.approx(0.3 + 0.7 * 5 / 15)
@@ -112,42 +115,117 @@ def test_projection_and_verdict(overview):
     ]
     p = b.items.projection
     # Base: the last point at least 7 days back (day 34). Pace (6 − 2) / 7 a day; the 6 items
-    # left take ceil(6 / (4/7)) = ceil(10.5) = 11 days: day 52, within the plan's day 75.
+    # left take ceil(6 / (4/7)) = ceil(10.5) = 11 days: day 52, all by the last day.
     assert p.window == 7
     assert p.pace == pytest.approx(4 / 7)
     assert p.finish_day == 52
     assert p.end_value == 12
-    assert b.verdict.status == "on_track"
-    assert b.verdict.series == "items"
-    assert b.verdict.deadline == 75
-    assert "by day 52" in b.verdict.explanation
     s = b.signoffs.projection
     assert s.pace == pytest.approx(1 / 7)
     assert s.finish_day == 41 + 21  # 3 systems left at 1/7 a day
+    # Coverage 50 % against 62 % planned: 12 points behind, but at this pace all by day 52.
+    items = b.line("items")
+    assert (items.actual, round(items.plan, 1), items.projected) == (50, 62.2, 100)
+    assert items.status == "at_risk"
+    # Sign-off 25 % (1 of 4) against 7 % planned: ahead.
+    assert b.line("signoffs").status == "on_track"
+    # Overdue: 2 of 3 open tasks, against at most 10 %: off track, and it decides.
+    overdue = b.line("overdue")
+    assert (overdue.value, overdue.total, overdue.status) == (2, 3, "off_track")
+    assert b.verdict.status == "off_track"
+    assert b.verdict.line.key == "overdue"
+    assert b.verdict.explanation.startswith("Overdue tasks: 67% of open tasks against at most 10%")
 
 
-def test_verdict_at_risk_when_the_pace_is_too_slow():
+def _series(key: str, points: list[plan.Point]) -> plan.Series:
+    line = plan.PlanLine(((0, 0.0), (30, 0.0), (75, 0.3), (90, 1.0)))
+    return plan.Series(key, key, "Sign-off", points, line, plan.project(points, end_day=90))
+
+
+def test_a_line_far_behind_its_plan_is_off_track_and_named():
+    # The case: 1 % signed off against about 7 % planned on day 41.
     day = dt.date(2026, 1, 1)
-    points = [plan.Point(34, day, 5, 12), plan.Point(41, day, 6, 12)]
-    projection = plan.project(points, end_day=90)
-    assert projection.pace == pytest.approx(1 / 7)
-    assert projection.finish_day == 41 + 42  # 6 left at 1/7 a day
-    judged = plan.verdict(
-        projection=projection, deadline=75, noun="item", done="covered", series="items"
+    points = [plan.Point(34, day, 2, 338), plan.Point(41, day, 4, 338)]
+    line = plan.line_judge(series=_series("signoffs", points), day=41, end_day=90)
+    assert line.status == "off_track"
+    assert line.sentence == "Sign-off: 1% against 7% planned; at this pace 5% by day 90."  # 4 + 14
+    covered = plan.line_judge(
+        series=plan.Series(
+            "items",
+            "Items covered",
+            "Coverage",
+            [plan.Point(34, day, 50, 100), plan.Point(41, day, 80, 100)],
+            plan.PlanLine(((0, 0.0), (30, 0.5), (75, 1.0))),
+            plan.project([plan.Point(34, day, 50, 100), plan.Point(41, day, 80, 100)], end_day=90),
+        ),
+        day=41,
+        end_day=90,
     )
-    assert judged.status == "at_risk"
-    assert "after the plan's day 75" in judged.explanation
-    assert projection.needed_pace(75) == pytest.approx(6 / 34)
+    assert covered.status == "on_track"
+    judged = plan.verdict_of([covered, line])
+    assert (judged.status, judged.label, judged.line.key) == ("off_track", "Off track", "signoffs")
+    assert "Sign-off: 1% against 7% planned" in judged.explanation
 
 
-def test_verdict_without_history_is_too_early():
+def test_a_line_behind_that_catches_up_is_at_risk_and_one_that_does_not_is_off_track():
     day = dt.date(2026, 1, 1)
-    projection = plan.project([plan.Point(3, day, 1, 12)], end_day=90)
-    assert projection.pace is None
-    judged = plan.verdict(
-        projection=projection, deadline=75, noun="item", done="covered", series="items"
+    # 5 % against 7.3 % planned is within the five points: on track.
+    near = [plan.Point(34, day, 10, 200), plan.Point(41, day, 10, 200)]
+    assert plan.line_judge(series=_series("s", near), day=41, end_day=90).status == "on_track"
+    # Day 60: 20 % planned (0.3 × 30/45); 12 % signed off, 8 points behind, but at 4 points a
+    # day (no snapshot a week back: the pace runs from day 57) all are done by day 90: at risk.
+    fast = [plan.Point(57, day, 0, 100), plan.Point(60, day, 12, 100)]
+    line = plan.line_judge(series=_series("s", fast), day=60, end_day=90)
+    assert (round(line.plan), line.status) == (20, "at_risk")
+    # Same gap, too slow to be done by day 90: off track.
+    slow = [plan.Point(53, day, 9, 100), plan.Point(60, day, 11, 100)]
+    line = plan.line_judge(series=_series("s", slow), day=60, end_day=90)
+    assert line.status == "off_track"
+    assert line.reason == "behind plan, and at this pace not done by the last day"
+
+
+def test_a_line_without_history_is_too_early_and_the_plan_asking_nothing_is_on_track():
+    day = dt.date(2026, 1, 1)
+    one = [plan.Point(3, day, 0, 12)]
+    line = plan.line_judge(
+        series=plan.Series(
+            "items", "Items covered", "Coverage", one,
+            plan.PlanLine(((0, 0.0), (30, 0.5))), plan.project(one, end_day=90),
+        ),
+        day=3,
+        end_day=90,
+    )  # fmt: skip
+    assert line.status == "on_track"  # 0 % against 5 % planned: within five points
+    behind = [plan.Point(20, day, 0, 12)]
+    line = plan.line_judge(
+        series=plan.Series(
+            "items", "Items covered", "Coverage", behind,
+            plan.PlanLine(((0, 0.0), (30, 0.5))), plan.project(behind, end_day=90),
+        ),
+        day=20,
+        end_day=90,
+    )  # fmt: skip
+    assert (line.status, line.projected) == ("too_early", None)
+    assert plan.verdict_of([line]).label == "Too early to tell"
+    # The sign-off plan asks for nothing in the Audit phase.
+    early = [plan.Point(3, day, 0, 12), plan.Point(10, day, 0, 12)]
+    assert plan.line_judge(series=_series("s", early), day=10, end_day=90).status == "on_track"
+
+
+def test_overdue_tasks_against_the_ceiling():
+    day = dt.date(2026, 1, 1)
+    ok = plan.overdue_judge(points=[plan.Point(41, day, 5, 100)], end_day=90)
+    assert (ok.status, ok.projected, ok.plan) == ("on_track", None, 10)
+    risk = plan.overdue_judge(
+        points=[plan.Point(34, day, 10, 100), plan.Point(41, day, 17, 100)], end_day=90
     )
-    assert judged.status == "too_early"
+    assert risk.status == "at_risk"
+    assert risk.pace == pytest.approx(1.0)
+    assert risk.projected == 66  # 17 % + 1 point a day for 49 days
+    off = plan.overdue_judge(points=[plan.Point(41, day, 30, 100)], end_day=90)
+    assert off.status == "off_track"
+    empty = plan.overdue_judge(points=[plan.Point(41, day, 0, 0)], end_day=90)
+    assert (empty.actual, empty.status) == (0, "on_track")
 
 
 def test_incidents_of_the_scope(overview):

@@ -31,6 +31,7 @@ from django.test.utils import setup_test_environment
 
 from safety_reset.catalog.models import Control
 from safety_reset.dashboards.sampledata import build_sample_program
+from safety_reset.dashboards.selectors import program_progress
 from safety_reset.inventory.models import Person, Role, Team
 
 TARGETS_MS = {335: 150, 10000: 500}  # overview median targets on the 2-core machine
@@ -117,6 +118,12 @@ class Command(BaseCommand):
             f"\n{size:,} systems, {items:,} items — built in {built:.1f} s "
             f"({requests} timed requests per page)"
         )
+        # The verdict the pages show, from the same selector as the overview, API and digest.
+        progress = program_progress(program=program, today=program.today())
+        verdict = progress.verdict
+        self.stdout.write(f"  verdict: {verdict.label} — {verdict.line.sentence}")
+        for line in verdict.lines:
+            self.stdout.write(f"    {line.status_label:<18} {line.sentence}")
         self.stdout.write(f"  {'page':<30} {'queries':>7} {'median ms':>10} {'p95 ms':>8}")
         for name, url in pages:
             if url is None:
