@@ -49,9 +49,9 @@ class Control(TimeStampedModel):
     key = models.SlugField(max_length=80)
     title = models.CharField(max_length=300)
     guidance = models.TextField(blank=True)
-    category = models.CharField(max_length=20, choices=Category.choices)
+    category = models.CharField(max_length=20, choices=Category)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
-    evaluation = models.CharField(max_length=12, choices=Evaluation.choices)
+    evaluation = models.CharField(max_length=12, choices=Evaluation)
     position = models.PositiveSmallIntegerField(default=0)
     retired_at = models.DateTimeField(
         null=True,
