@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test lint hooks fmt checks pytest
+.PHONY: help install run test lint hooks fmt checks pytest smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,3 +79,7 @@ checks: $(INSTALLED) ## production settings pass check --deploy (the other check
 
 pytest: $(INSTALLED) ## the test suite only (PYTEST_ARGS="-k name -x" to narrow it)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+smoke: $(INSTALLED) checks ## on a second Python (VENV=.venv-3.13 PYTHON=python3.13): migrate, check --deploy, the sign-in browser test
+	DJANGO_SETTINGS_MODULE=safety_reset.settings.test $(BIN)/python manage.py migrate --no-input
+	$(BIN)/pytest --create-db -p no:cacheprovider tests/browser/test_sign_in.py
