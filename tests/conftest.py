@@ -13,7 +13,30 @@ from tests.factories import (
 )
 
 
+def _xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this run starts (0 without xdist).
+
+    xdist turns `-n N` (and `-n auto`, resolved first) into N `--tx popen` specs before any
+    pytest_configure; a spec may also say `3*popen`.
+    """
+    workers = 0
+    for spec in getattr(config.option, "tx", None) or []:
+        count, star, _ = spec.partition("*")
+        workers += int(count) if star and count.isdigit() else 1
+    return workers
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Each test flushes its Redis database (below); xdist workers sharing one would wipe each
+    # other's ETags and locks mid-test, and a database nobody gave may hold someone's data.
+    workers = _xdist_workers(config)
+    if workers > len(settings.REDIS_TEST_DBS):
+        raise pytest.UsageError(
+            f"-n {workers} needs {workers} Redis databases of its own, one per worker; "
+            f"REDIS_TEST_DBS gives {len(settings.REDIS_TEST_DBS)} "
+            f"({','.join(map(str, settings.REDIS_TEST_DBS))}).\n"
+            f"Set REDIS_TEST_DBS to databases the suite may flush, e.g. REDIS_TEST_DBS=8-{7 + workers}."
+        )
     url = settings.REDIS_URL
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
@@ -31,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _clear_cache() -> None:
     from django.core.cache import cache
 
+    # FLUSHDB of this run's (or this xdist worker's) database: one of REDIS_TEST_DBS, never
+    # another (safety_reset/settings/test.py).
     cache.clear()
 
 

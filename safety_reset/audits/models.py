@@ -73,7 +73,7 @@ class Program(TimeStampedModel):
 
 class Phase(models.Model):
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="phases")
-    kind = models.CharField(max_length=12, choices=PhaseKind.choices)
+    kind = models.CharField(max_length=12, choices=PhaseKind)
     start_day = models.PositiveSmallIntegerField()
     end_day = models.PositiveSmallIntegerField()
 
@@ -137,12 +137,8 @@ class ChecklistItem(TimeStampedModel):
 
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="items")
     control = models.ForeignKey(Control, on_delete=models.PROTECT, related_name="items")
-    status = models.CharField(
-        max_length=16, choices=ItemStatus.choices, default=ItemStatus.NOT_ASSESSED
-    )
-    source = models.CharField(
-        max_length=10, choices=StatusSource.choices, default=StatusSource.NONE
-    )
+    status = models.CharField(max_length=16, choices=ItemStatus, default=ItemStatus.NOT_ASSESSED)
+    source = models.CharField(max_length=10, choices=StatusSource, default=StatusSource.NONE)
     reason = models.TextField(blank=True, help_text="Why failing or not applicable.")
     status_changed_at = models.DateTimeField(null=True, blank=True)
     status_changed_by = models.ForeignKey(
@@ -205,7 +201,7 @@ ATTESTED_EVIDENCE_KINDS = (EvidenceKind.NOTE, EvidenceKind.LINK, EvidenceKind.FI
 @pghistory.track()
 class Evidence(models.Model):
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="evidence")
-    kind = models.CharField(max_length=10, choices=EvidenceKind.choices)
+    kind = models.CharField(max_length=10, choices=EvidenceKind)
     note = models.TextField(blank=True)
     url = models.URLField(max_length=1000, blank=True)
     file = models.FileField(upload_to="evidence/", blank=True, max_length=300)
@@ -255,9 +251,7 @@ class Waiver(TimeStampedModel):
     """
 
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="waivers")
-    state = models.CharField(
-        max_length=10, choices=WaiverState.choices, default=WaiverState.REQUESTED
-    )
+    state = models.CharField(max_length=10, choices=WaiverState, default=WaiverState.REQUESTED)
     justification = models.TextField()
     compensating_control = models.TextField()
     expires_on = models.DateField()

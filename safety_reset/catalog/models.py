@@ -57,12 +57,12 @@ class Control(TimeStampedModel):
     key = models.SlugField(max_length=80)
     title = models.CharField(max_length=300)
     guidance = models.TextField(blank=True)
-    category = models.CharField(max_length=20, choices=Category.choices)
+    category = models.CharField(max_length=20, choices=Category)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
-    evaluation = models.CharField(max_length=12, choices=Evaluation.choices)
+    evaluation = models.CharField(max_length=12, choices=Evaluation)
     evidence_required = models.CharField(
         max_length=8,
-        choices=EvidenceRequirement.choices,
+        choices=EvidenceRequirement,
         default=EvidenceRequirement.ANY,
         # Also a database default: rows written by older code (earlier data migrations) get it.
         db_default=EvidenceRequirement.ANY,

@@ -17,7 +17,7 @@ class Incident(TimeStampedModel):
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True)
     severity = models.CharField(
-        max_length=4, choices=IncidentSeverity.choices, default=IncidentSeverity.SEV2
+        max_length=4, choices=IncidentSeverity, default=IncidentSeverity.SEV2
     )
     started_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -86,7 +86,7 @@ class Person(AbstractUser):
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=20, choices=Role, default=Role.MEMBER)
     is_senior = models.BooleanField(
         "senior engineer", default=False, help_text="May be a system's senior reviewer."
     )
@@ -186,9 +186,7 @@ class System(TimeStampedModel):
         related_name="systems_delegated",
         help_text="People who may work the checklist for the owner.",
     )
-    blast_radius = models.CharField(
-        max_length=10, choices=BlastRadius.choices, default=BlastRadius.MEDIUM
-    )
+    blast_radius = models.CharField(max_length=10, choices=BlastRadius, default=BlastRadius.MEDIUM)
     depends_on = models.ManyToManyField(
         "self", symmetrical=False, blank=True, related_name="dependents"
     )
@@ -227,7 +225,7 @@ class Repository(TimeStampedModel):
     """Where a system's code lives, and what was last pulled from it."""
 
     system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="repositories")
-    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.GITHUB)
+    provider = models.CharField(max_length=10, choices=Provider, default=Provider.GITHUB)
     url = models.CharField(max_length=500, help_text="Web or clone URL, or a local path.")
     full_name = models.CharField(max_length=300, help_text="owner/name on the forge.")
     default_branch = models.CharField(max_length=200, blank=True)

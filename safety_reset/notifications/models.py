@@ -28,13 +28,13 @@ class NotificationLog(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=20, choices=NotificationKind)
     subject_key = models.CharField(
         max_length=200, help_text="What it is about, e.g. “person:12” or “task:345”."
     )
     period = models.CharField(max_length=32, help_text="e.g. 2026-11-26 or 2026-W48.")
     state = models.CharField(
-        max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING
+        max_length=10, choices=NotificationState, default=NotificationState.PENDING
     )
     subject_line = models.CharField(max_length=300, blank=True)
     payload = models.JSONField(default=dict, blank=True)

@@ -45,7 +45,7 @@ class RemediationTask(TimeStampedModel):
     )
     due_on = models.DateField()
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.HIGH)
-    state = models.CharField(max_length=12, choices=TaskState.choices, default=TaskState.OPEN)
+    state = models.CharField(max_length=12, choices=TaskState, default=TaskState.OPEN)
     ticket_url = models.URLField(blank=True, help_text="The task in an outside tracker.")
     closed_at = models.DateTimeField(null=True, blank=True)
     wont_do_reason = models.TextField(blank=True)

@@ -5,6 +5,7 @@ on a fresh world, so one role's success cannot change what the next one sees. Th
 401 no credentials; 404 the object belongs to a system the person may not see; 403 the person
 sees it but the service (or, for reads, the inventory's reader rule) refuses; 2xx done; 400 the
 service refuses the state (e.g. the senior signs before the owner) — the same rules as the pages.
+A refused write (4xx) must leave every table of the project as it was.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.utils import timezone
 from safety_reset.audits.models import ItemStatus, SignOff, Waiver
 from safety_reset.remediation.models import RemediationTask
 from tests.api.conftest import api_client
+from tests.db_state import database_state
 from tests.factories import EvidenceFactory, RemediationTaskFactory, WaiverFactory
 from tests.roles import ROLES, RoleWorld
 
@@ -286,5 +288,9 @@ def test_matrix(role_world, case, role):
     case.setup(role_world)
     client = api_client(role_world.person(role))
     send = getattr(client, case.method)
-    response = send(case.url(role_world), case.data(role_world), format=case.fmt)
+    url, data = case.url(role_world), case.data(role_world)
+    before = database_state() if case.method != "get" else None
+    response = send(url, data, format=case.fmt)
     assert response.status_code == case.expected[role], response.content[:300]
+    if before is not None and response.status_code >= 400:
+        assert database_state() == before, f"{case} refused to {role} but changed something"

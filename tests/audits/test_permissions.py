@@ -4,7 +4,7 @@ One row of `CASES` per page or action: how to reach it, what to set up first, wh
 the status each role gets. A new page is one more row. For the two outsiders (the owner and
 the senior reviewer of another system) the system is a 404 and nothing of it leaks: neither its
 name nor its evidence appears in the answer. For every action, the effect is checked too: it
-happened exactly when the role was allowed.
+happened exactly when the role was allowed, and a refused action leaves every table as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from safety_reset.audits import services
 from safety_reset.audits.models import ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.remediation import services as task_services
 from safety_reset.remediation.models import RemediationTask
+from tests.db_state import database_state
 from tests.roles import ROLES, RoleWorld, client_as
 from tests.workflow import attest_passing, verify_attested
 
@@ -308,7 +309,9 @@ def test_permission_matrix(client, world: RoleWorld, case: Case, role: str) -> N
         ctx = ctx[-1]
     url = case.url(world, ctx)
     client_as(client, world, role)
-    response = client.post(url, case.data(world, ctx)) if case.method == "post" else client.get(url)
+    data = case.data(world, ctx) if case.method == "post" else None
+    before = database_state() if case.method == "post" else None
+    response = client.post(url, data) if case.method == "post" else client.get(url)
 
     expected = case.expect[role]
     assert response.status_code == expected, (
@@ -320,9 +323,11 @@ def test_permission_matrix(client, world: RoleWorld, case: Case, role: str) -> N
     if expected in (403, 404) or role.startswith("other_"):
         assert SECRET_NAME.encode() not in body
         assert SECRET_EVIDENCE.encode() not in body
+    allowed = expected in (200, 302) and role != "anonymous"
     if case.effect is not None:
-        allowed = expected in (200, 302) and role != "anonymous"
         assert case.effect(world, ctx) is allowed, f"{case.name} as {role}: effect is wrong"
+    if before is not None and not allowed:
+        assert database_state() == before, f"{case.name} refused to {role} but changed something"
 
 
 def test_every_role_is_in_every_row() -> None:

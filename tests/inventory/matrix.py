@@ -15,6 +15,7 @@ from typing import Any
 from safety_reset.catalog.models import Control
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
 from safety_reset.inventory.selectors import event_model
+from tests.db_state import database_state
 from tests.roles import ROLES, RoleWorld, client_as
 
 LOGIN = "login"  # a redirect to the sign-in page
@@ -86,6 +87,7 @@ def check_matrix(client, world: RoleWorld, case: Case) -> None:
     for role in sorted(ROLES, key=lambda r: r == "program_manager"):
         client_as(client, world, role)
         before = fingerprint()
+        before_all = database_state()
         if case.data is not None:
             response = client.post(url, case.data(world), **case.extra)
         else:
@@ -96,6 +98,7 @@ def check_matrix(client, world: RoleWorld, case: Case) -> None:
         actual[role] = status
         if role != "program_manager":
             assert fingerprint() == before, f"{case}: {role} changed something"
+            assert database_state() == before_all, f"{case}: {role} changed some other table"
         elif case.data is not None and status == 302:
             assert fingerprint() != before, f"{case}: the program manager's write saved nothing"
     assert actual == case.expected, f"{case}"
