@@ -43,6 +43,11 @@ FIELDS = (
 )
 
 
+# `actor=None` is the command line (manage.py import_identities / attach_iam_policy): the
+# operator of the machine, trusted like inventory's import_systems; history records no actor.
+Actor = Person | None
+
+
 def _context(actor: Person | None, action: str) -> Any:
     return pghistory.context(actor=actor.pk if actor else None, action=action)
 
@@ -55,8 +60,8 @@ def can_manage_systems(actor: Person | None, systems: Iterable[System]) -> bool:
     return bool(systems) and all(can_work_system(actor, s) for s in systems)
 
 
-def _require_manage(actor: Person, systems: Iterable[System]) -> None:
-    if not can_manage_systems(actor, systems):
+def _require_manage(actor: Actor, systems: Iterable[System]) -> None:
+    if actor is not None and not can_manage_systems(actor, systems):
         raise PermissionDenied(
             "Only the owners of all its systems (or a program manager) manage an identity."
         )
@@ -114,7 +119,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 def identity_create(
     *,
-    actor: Person,
+    actor: Actor,
     name: str,
     kind: str,
     systems: Sequence[System],
@@ -155,7 +160,7 @@ def identity_create(
 
 
 def identity_update(
-    *, actor: Person, identity: Identity, systems: Sequence[System] | None = None, **changes: Any
+    *, actor: Actor, identity: Identity, systems: Sequence[System] | None = None, **changes: Any
 ) -> Identity:
     unknown = set(changes) - set(FIELDS)
     if unknown:
@@ -233,7 +238,7 @@ def identity_gate_record(
 
 
 def identity_policy_attach(
-    *, actor: Person, identity: Identity, name: str, document: Any
+    *, actor: Actor, identity: Identity, name: str, document: Any
 ) -> IdentityPolicy:
     """Attach (or replace, by name) an IAM policy document; keep its analysis with it."""
     name = (name or "").strip()
