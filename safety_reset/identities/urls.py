@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/gate/", views.identity_gate, name="gate"),
     path("<int:pk>/attest/", views.identity_attest, name="attest"),
     path("seen/<slug:slug>/", views.system_seen, name="seen"),
+    path("figures/", views.figures_panel, name="figures"),
 ]

@@ -160,3 +160,12 @@ def system_seen(request: HttpRequest, slug: str) -> HttpResponse:
     system = get_object_or_404(System.objects.visible_to(request.user), slug=slug)
     context = {"system": system, "seen": selectors.seen_for_system(system=system)}
     return render(request, "identities/partials/_seen_panel.html", context)
+
+
+@login_required
+@require_GET
+def figures_panel(request: HttpRequest) -> HttpResponse:
+    """The overview's panel (htmx): identities that can delete production, without a gate,
+    agents seen but not registered, attestations lapsed — over what the person may see."""
+    context = {"figures": selectors.register_figures(user=request.user)}
+    return render(request, "identities/partials/_figures.html", context)

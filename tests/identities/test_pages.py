@@ -99,3 +99,26 @@ def test_export_csv(client, register) -> None:
     response = client.get("/identities/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert b"deploy-bot,ai_agent,checkout,production" in response.content
+
+
+@pytest.mark.parametrize("size", [2, 20])
+def test_overview_figures_panel_queries_are_fixed(client, register, size) -> None:
+    repo = RepositoryFactory(system=register.system, full_name="shop/checkout")
+    for n in range(size):
+        identity = IdentityFactory(systems=[register.system], last_attested_at=None)
+        identity.policies.create(name="p", document=DEPLOY_ROLE, can_destroy=True)
+        ChangeReviewRecordFactory(
+            repository=repo,
+            author_login=f"agent-{n}[bot]",
+            ai_assisted=True,
+            ai_signals=[f"app author: agent-x{n}[bot]"],
+        )
+    client.force_login(PersonFactory(role="program_manager"))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/identities/figures/")
+    assert len(queries) == 7, [q["sql"] for q in queries.captured_queries]
+    figures = response.context["figures"]
+    assert figures.can_delete_production == size
+    assert figures.without_gate == size
+    assert figures.lapsed == size
+    assert figures.seen_not_registered == size
