@@ -41,7 +41,6 @@ from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 
 from .history import counts_by_day
-from .identities import seed_identities
 from .plans import (
     DEMO_DOMAIN,
     DEMO_PASSWORD,
@@ -67,15 +66,7 @@ PROGRAM_DESCRIPTION = (
     "production."
 )
 # Apps whose every table is program data; inventory keeps its people, teams and orgs apart.
-PROGRAM_APPS = (
-    "audits",
-    "remediation",
-    "incidents",
-    "repo_status",
-    "notifications",
-    "dashboards",
-    "identities",
-)
+PROGRAM_APPS = ("audits", "remediation", "incidents", "repo_status", "notifications", "dashboards")
 # Plan fields that hold a person (a plan index) and are stored as `<name>_id`.
 PERSON_FIELDS = frozenset(
     {
@@ -150,11 +141,6 @@ def demo_seed(
     with pgtrigger.ignore():
         writer.write()
     program = Program.objects.get(pk=writer.program_id)
-    seed_identities(
-        system_ids=writer.system_ids,
-        demo_system_ids=[writer.system_ids[i] for i in world.demo_systems],
-        now=now,
-    )
     snapshot_take(program=program, date=world.clock.date(day))
     return DemoSummary(
         program=program,

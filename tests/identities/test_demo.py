@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from safety_reset.audits.models import ChecklistItem
+from safety_reset.demo.identities import seed_identities
 from safety_reset.demo.services import demo_seed
 from safety_reset.identities.models import Identity
+from safety_reset.inventory.models import System
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_story_agent_fails_least_privilege_on_the_demo() -> None:
     demo_seed(systems=12, day=41, seed=7)
+    owner_systems = System.objects.filter(owner__email="owner@demo.test").values_list(
+        "id", flat=True
+    )
+    seed_identities(
+        system_ids=list(System.objects.values_list("id", flat=True)),
+        demo_system_ids=list(owner_systems),
+        now=timezone.now(),
+    )
     story = Identity.objects.get(name="env-rebuild-agent")
     assert story.policies.get().can_destroy is True
     system = story.systems.get()
