@@ -52,7 +52,7 @@ class _ItemPlanner:
         if len(demo) > 2 and d >= 24:
             self.forced[(demo[2], "prod-deletion-protection")] = "expiring"
         if len(demo) > 3 and d >= 10:
-            self.forced[(demo[3], "human-in-the-loop")] = "pending"
+            self.forced[(demo[3], "blast-radius-containment")] = "pending"
 
     def happens(self, system: SystemPlan, day: int) -> bool:
         return self.world.happens(system.team, day)
