@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from safety_reset.audits import api as audits
 from safety_reset.catalog import api as catalog
 from safety_reset.dashboards import api as dashboards
+from safety_reset.identities import api as identities
 from safety_reset.incidents import api as incidents
 from safety_reset.inventory import api as inventory
 from safety_reset.remediation import api as remediation
@@ -33,6 +34,7 @@ router.register("tasks", remediation.TaskViewSet, basename="task")
 router.register("incidents", incidents.IncidentViewSet, basename="incident")
 router.register("changes", repo_status.ChangeReviewRecordViewSet, basename="change")
 router.register("snapshots", dashboards.SnapshotViewSet, basename="snapshot")
+router.register("identities", identities.IdentityViewSet, basename="identity")
 
 app_name = "api"
 

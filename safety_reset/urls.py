@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("safety_reset.repo_status.urls")),
     path("inventory/", include("safety_reset.inventory.urls")),
     path("catalog/", include("safety_reset.catalog.urls")),
+    path("identities/", include("safety_reset.identities.urls")),
     path("notifications/", include("safety_reset.notifications.urls")),
     path("healthz/", core_views.healthz, name="healthz"),
     path("readyz/", core_views.readyz, name="readyz"),

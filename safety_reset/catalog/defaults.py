@@ -115,12 +115,12 @@ DEFAULT_CONTROLS: tuple[ControlSpec, ...] = (
         guidance=(
             "List every CI job, bot and AI agent that can act on this system's production "
             "accounts, and the role each one assumes. No such role may delete or recreate "
-            "production resources or environments. Attach the role policies (or a policy "
-            "simulator result) as evidence."
+            "production resources or environments. Checked automatically from the register of "
+            "identities: register each one, attach its role policies, attest it every 30 days."
         ),
         category=Category.ACCESS,
         severity=Severity.CRITICAL,
-        evaluation=Evaluation.ATTESTATION,
+        evaluation=Evaluation.AUTOMATED,
     ),
     ControlSpec(
         key="prod-deletion-protection",
@@ -167,11 +167,12 @@ DEFAULT_CONTROLS: tuple[ControlSpec, ...] = (
             "Scripts, bots and AI agents that can delete data, change production-wide "
             "configuration or act on more than one region must stop and wait for a named "
             "person's approval. Show where that approval step lives (pipeline gate, change "
-            "ticket, two-person rule in the tool) as evidence."
+            "ticket, two-person rule in the tool) on the identity in the register: checked "
+            "automatically from it."
         ),
         category=Category.ACCESS,
         severity=Severity.CRITICAL,
-        evaluation=Evaluation.ATTESTATION,
+        evaluation=Evaluation.AUTOMATED,
     ),
     ControlSpec(
         key="runbooks-oncall",

@@ -20,6 +20,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "key": "tasks",
             "namespace": "remediation",
         },
+        {
+            "label": "Identities",
+            "url": reverse("identities:list"),
+            "key": "identities",
+            "namespace": "identities",
+        },
     ]
     if getattr(user, "sees_everything", False):
         items.insert(

@@ -54,7 +54,7 @@ class _ItemPlanner:
         if len(demo) > 2 and d >= 24:
             self.forced[(demo[2], "prod-deletion-protection")] = "expiring"
         if len(demo) > 3 and d >= 10:
-            self.forced[(demo[3], "human-in-the-loop")] = "pending"
+            self.forced[(demo[3], "blast-radius-containment")] = "pending"
 
     def happens(self, system: SystemPlan, day: int) -> bool:
         return self.world.happens(system.team, day)
@@ -547,6 +547,8 @@ def _snapshot(control: ControlSpec, system: SystemPlan, passing: bool) -> dict[s
         "stale-review-dismissal": {"dismiss_stale_reviews": passing},
         "no-admin-bypass": {"enforce_admins": passing},
         "required-checks": {"required_status_checks": ["ci/test", "ci/lint"] if passing else []},
+        "agent-least-privilege": {"identities_without_gate": 0 if passing else 1},
+        "human-in-the-loop": {"identities_without_gate": 0 if passing else 1},
     }[control.key]
     return {
         "check": control.key,

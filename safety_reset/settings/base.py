@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "safety_reset.remediation",
     "safety_reset.incidents",
     "safety_reset.repo_status",
+    "safety_reset.identities",
     "safety_reset.notifications",
     "safety_reset.dashboards",
     "safety_reset.demo",

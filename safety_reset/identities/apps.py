@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IdentitiesConfig(AppConfig):
+    name = "safety_reset.identities"
+    label = "identities"
+    verbose_name = "Non-human identities"
