@@ -58,7 +58,7 @@ def _values(request: HttpRequest) -> Iterator[tuple[str, str]]:
             for upload in files:
                 yield key, upload.name or ""
     elif content_type.endswith("json"):
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
         if length and length <= (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or length):
             try:
                 body = json.loads(request.body)

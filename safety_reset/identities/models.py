@@ -60,10 +60,10 @@ class Identity(TimeStampedModel):
     """One non-human identity that can act on systems."""
 
     name = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=20, choices=IdentityKind.choices)
+    kind = models.CharField(max_length=20, choices=IdentityKind)
     systems = models.ManyToManyField(System, related_name="identities")
     environment = models.CharField(
-        max_length=20, choices=Environment.choices, default=Environment.PRODUCTION
+        max_length=20, choices=Environment, default=Environment.PRODUCTION
     )
     accountable = models.ForeignKey(
         Person,

@@ -14,6 +14,7 @@ class NotificationKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     DIGEST = "digest", "Weekly digest"
     SIGNOFF_REVOKED = "signoff_revoked", "Sign-off revoked"
+    WAIVER_WITHDRAWN = "waiver_withdrawn", "Exception withdrawn"
 
 
 class NotificationState(models.TextChoices):

@@ -1,6 +1,7 @@
 """Sending notices, once each.
 
-So far: telling both signers when their sign-off is revoked (a regression reopened the audit).
+So far: telling both signers when their sign-off is revoked (a regression reopened the audit),
+and telling a requester that their exception was withdrawn because it is no longer needed.
 Each notice has a row in the notification log under its idempotency key (recipient, kind,
 subject, period); the row is locked while its mail goes out and marked sent in the same
 transaction, so a second run, a redelivered task or two workers at once never send it twice, and
@@ -10,6 +11,7 @@ retried on a later run, up to `MAX_ATTEMPTS`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -18,8 +20,9 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
+from django.utils import timezone
 
-from safety_reset.audits.models import SignOff
+from safety_reset.audits.models import SignOff, Waiver, WaiverState
 from safety_reset.inventory.models import Person
 
 from .models import NotificationKind, NotificationLog
@@ -120,6 +123,86 @@ def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
     )
     with transaction.atomic():
         if not lock(log_id):  # another worker is sending it right now
+            return False
+        try:
+            send_mail(subject, body, None, [recipient.email], log_id=log_id)
+        except Exception as exc:  # a mail server error: record it, retry on a later run
+            record(log_id, error=exc)
+            return False
+        record(log_id, error=None)
+    return True
+
+
+# Withdrawals older than this are history, not news: a first run never mails the past.
+WITHDRAWN_NEWS_DAYS = 7
+
+
+def waiver_subject_key(waiver_id: int) -> str:
+    return f"waiver:{waiver_id}"
+
+
+def waivers_withdrawn_untold(*, limit: int = 500) -> list[Waiver]:
+    """Exceptions withdrawn lately whose requester has not been told yet."""
+    told = Exists(
+        NotificationLog.objects.filter(
+            done_q(),
+            kind=NotificationKind.WAIVER_WITHDRAWN,
+            period=ONCE,
+            recipient=OuterRef("requested_by"),
+            subject_key=Concat(Value("waiver:"), Cast(OuterRef("pk"), output_field=CharField())),
+        )
+    )
+    since = timezone.now() - dt.timedelta(days=WITHDRAWN_NEWS_DAYS)
+    return list(
+        Waiver.objects.filter(state=WaiverState.WITHDRAWN, updated_at__gte=since)
+        .filter(~told)
+        .select_related("item__control", "item__audit__system", "requested_by")
+        .order_by("updated_at", "pk")[:limit]
+    )
+
+
+def waiver_withdrawals_notify(*, limit: int = 500) -> int:
+    """Tell each requester, once, that their exception ended because it is no longer needed."""
+    sent = 0
+    for waiver in waivers_withdrawn_untold(limit=limit):
+        if _send_withdrawn_once(waiver):
+            sent += 1
+    return sent
+
+
+def _send_withdrawn_once(waiver: Waiver) -> bool:
+    recipient = waiver.requested_by
+    system = waiver.item.audit.system
+    title = waiver.item.control.title
+    subject = f"Your exception for “{title}” on {system.name} was withdrawn"
+    rows = open_many(
+        kind=NotificationKind.WAIVER_WITHDRAWN,
+        wanted=[
+            Wanted(
+                recipient_id=recipient.pk,
+                subject_key=waiver_subject_key(waiver.pk),
+                period=ONCE,
+                subject_line=subject,
+                payload={"waiver": waiver.pk, "item": waiver.item_id},
+            )
+        ],
+    )
+    if not rows:
+        return False
+    log_id = rows[0].log_id
+    if not recipient.is_active or not recipient.email:
+        give_up([log_id], "The recipient's account is inactive or has no email address.")
+        return False
+    url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+    body = (
+        f"Hello {recipient.first_name or recipient},\n\n"
+        f"The exception you requested for “{title}” on {system.name} was withdrawn:\n\n"
+        f"    {waiver.decision_note}\n\n"
+        "Nothing is needed from you. If the item fails again, request a new exception.\n\n"
+        f"{url}#item-{waiver.item_id}\n"
+    )
+    with transaction.atomic():
+        if not lock(log_id):
             return False
         try:
             send_mail(subject, body, None, [recipient.email], log_id=log_id)

@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from . import digests, reminders, selectors
 from .sending import MAX_ATTEMPTS, SMTP_ERRORS, Delivery
-from .services import signoff_revocations_notify
+from .services import signoff_revocations_notify, waiver_withdrawals_notify
 
 RECIPIENT_TASK: dict[str, Any] = {
     "acks_late": True,
@@ -54,8 +54,9 @@ def _raise_failures(delivery: Delivery) -> int:
 
 @shared_task(ignore_result=True)
 def notify_revoked_signoffs() -> int:
-    """Tell both signers of each revoked sign-off, once (safe to run twice)."""
-    return signoff_revocations_notify()
+    """Tell both signers of each revoked sign-off, and each requester of an exception withdrawn
+    because it was no longer needed, once (safe to run twice)."""
+    return signoff_revocations_notify() + waiver_withdrawals_notify()
 
 
 @shared_task(ignore_result=True, acks_late=True)
