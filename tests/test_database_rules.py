@@ -763,3 +763,44 @@ def test_no_duplicate_rows_when_related_in_several_ways(world: dict[str, Any]) -
     assert visible.count() == 4
     # The result is a plain queryset: it chains and filters like any other.
     assert names(visible.filter(team=world["team_a"])) == slugs(world, "team")
+
+
+@covers("identity_gate_has_approver_and_evidence")
+@pytest.mark.parametrize("missing", ["approver", "evidence"])
+def test_a_recorded_human_gate_names_its_approver_and_evidence(missing: str) -> None:
+    from tests.identities.factories import IdentityFactory
+
+    identity = IdentityFactory.create()
+    approver = PersonFactory.create()
+    values = {
+        "gate_required": True,
+        "gate_approver": None if missing == "approver" else approver,
+        "gate_evidence": "" if missing == "evidence" else "Runbook: two-person approval.",
+    }
+    with refused_by("identity_gate_has_approver_and_evidence"):
+        type(identity).objects.filter(pk=identity.pk).update(**values)
+    type(identity).objects.filter(pk=identity.pk).update(
+        gate_required=True, gate_approver=approver, gate_evidence="Runbook."
+    )
+
+
+@covers("identity_attestation_days_1_to_365")
+@pytest.mark.parametrize("days", [0, 366])
+def test_attestation_is_due_within_a_year(days: int) -> None:
+    from tests.identities.factories import IdentityFactory
+
+    identity = IdentityFactory.create()
+    with refused_by("identity_attestation_days_1_to_365"):
+        type(identity).objects.filter(pk=identity.pk).update(attestation_days=days)
+
+
+@covers("policy_name_per_identity")
+def test_a_policy_name_once_per_identity() -> None:
+    from safety_reset.identities.models import IdentityPolicy
+    from tests.identities.factories import IdentityFactory
+
+    identity = IdentityFactory.create()
+    IdentityPolicy.objects.create(identity=identity, name="deploy", document={})
+    with refused_by("policy_name_per_identity"):
+        IdentityPolicy.objects.create(identity=identity, name="deploy", document={})
+    IdentityPolicy.objects.create(identity=IdentityFactory.create(), name="deploy", document={})

@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from safety_reset.core.tasks import HEARTBEAT_KEY
+from safety_reset.core.tasks import WORKER_HEARTBEAT_KEY as HEARTBEAT_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 # What settings/base.py configures when REDIS_URL is unset.

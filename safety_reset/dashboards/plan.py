@@ -188,10 +188,16 @@ class LineVerdict:
 
     @property
     def shortfall(self) -> float:
-        """Points on the wrong side of the plan (negative: on the right side)."""
+        """How far on the wrong side of the plan, as a share of the way to the worst (negative:
+        on the right side): a rising line from its plan down to 0 %, the overdue ceiling from
+        its plan up to 100 %. Comparable across lines, so 1 % signed off against 7 % planned
+        (0.86 of the way to nothing) weighs more than 30 % overdue against 10 % (0.22)."""
         if self.actual is None:
             return 0.0
-        return self.actual - self.plan if self.key == "overdue" else self.plan - self.actual
+        if self.key == "overdue":
+            room = 100 - self.plan
+            return (self.actual - self.plan) / room if room > 0 else 0.0
+        return (self.plan - self.actual) / self.plan if self.plan > 0 else -self.actual / 100
 
     @property
     def sentence(self) -> str:

@@ -92,6 +92,17 @@ class _ItemPlanner:
                     self.automated(index, s, system, control)
                 else:
                     self.attested(index, s, system, control)
+        self.file_incident_tasks()
+
+    def file_incident_tasks(self) -> None:
+        """Each follow-up action of an incident is filed under the control it remediates."""
+        position = {control.key: c for c, control in enumerate(self.world.controls)}
+        for task in self.world.tasks:
+            if task.incident is None or task.item is not None:
+                continue
+            c = position.get(task.control, position.get("incident-followup"))
+            if c is not None:
+                task.item = self.world.systems[task.system].items[c]
 
     def fail_p(self, system: SystemPlan, control: ControlSpec) -> float:
         factor = {"normal": 1.0, "exemplary": 0.1, "demo-signoff": 0.0}[system.profile]
@@ -275,8 +286,6 @@ class _ItemPlanner:
         tasks: list[TaskPlan],
     ) -> None:
         """A system an incident touched passes this control once the follow-up tasks are done."""
-        for task in tasks:
-            task.item = index
         closed_days = [
             step.day for task in tasks for step in task.history.steps if "closed_at" in step.changes
         ]

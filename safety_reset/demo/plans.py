@@ -236,6 +236,8 @@ class TaskPlan:
     history: History
     item: int | None = None
     incident: int | None = None
+    # The control an incident's follow-up action remediates (its task is filed under that item).
+    control: str = ""
 
 
 @dataclass

@@ -474,6 +474,23 @@ INCIDENTS: list[dict[str, Any]] = [
 ]
 
 
+# The control each follow-up action of the story remediates: its task is filed under that
+# control's item of the system (the incident-followup item tracks the review itself).
+TASK_CONTROLS = {
+    "Require two approvals on the cart pricing client": "two-person-review",
+    "Add contract tests for promotion data in the pricing client": "required-checks",
+    "Deploy checkout-web through one-box and canary stages": "staged-deploys",
+    "Label AI-assisted pull requests and require a senior's approval": "senior-signoff-ai",
+    "Run database migrations online, without table locks": "blast-radius-containment",
+    "Add retry budgets and circuit breakers to payment capture": "blast-radius-containment",
+    "Send schema migrations through the staged deploy pipeline": "staged-deploys",
+    "Remove delete permissions from the agent operator role": "agent-least-privilege",
+    "Turn on deletion protection for every production environment": "prod-deletion-protection",
+    "Require a named human's approval for environment-level agent actions": "human-in-the-loop",
+    "Publish the post-incident review of the agent incident": "incident-followup",
+}
+
+
 def _incident_systems(world: World, spec: dict[str, Any]) -> list[int]:
     by_slug = {system.slug: i for i, system in enumerate(world.systems)}
     chosen = [by_slug[stem] for stem in spec["stems"] if stem in by_slug]
@@ -565,4 +582,5 @@ def _incident_task(
         history.change(closed_day, closed_at, state="done", closed_at=closed_at)
     elif world.happens(system.team, 3):
         history.change(3, clock.at(3, rng.random()), state="in_progress")
-    world.tasks.append(TaskPlan(system_index, history, incident=incident))
+    control = TASK_CONTROLS.get(title, "incident-followup")
+    world.tasks.append(TaskPlan(system_index, history, incident=incident, control=control))

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.apps import apps
 from django.contrib import admin
-from django.http import HttpRequest
+
+from safety_reset.core.admin import EventAdmin, WorkflowRecordAdmin
 
 from .models import Identity, IdentityPolicy
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnly(WorkflowRecordAdmin):
+    show_full_result_count = False
 
 
 @admin.register(Identity)
@@ -34,6 +27,7 @@ class IdentityAdmin(ReadOnly):
     list_filter = ["kind", "environment", "gate_required"]
     search_fields = ["name", "login", "cloud_role"]
     list_select_related = ["accountable"]
+    raw_id_fields = ["accountable", "gate_approver", "last_attested_by", "systems"]
 
 
 @admin.register(IdentityPolicy)
@@ -42,3 +36,18 @@ class IdentityPolicyAdmin(ReadOnly):
     list_filter = ["can_destroy"]
     search_fields = ["name", "identity__name"]
     list_select_related = ["identity"]
+    raw_id_fields = ["identity", "attached_by"]
+
+
+@admin.register(apps.get_model("identities", "IdentityEvent"))
+class IdentityEventAdmin(EventAdmin):
+    tracked_fields = ("name", "kind", "environment", "accountable", "gate_required")
+    event_filters = ("kind", "environment")
+    list_prefetch_related = ("accountable",)
+
+
+@admin.register(apps.get_model("identities", "IdentityPolicyEvent"))
+class IdentityPolicyEventAdmin(EventAdmin):
+    tracked_fields = ("identity", "name", "can_destroy")
+    event_filters = ("can_destroy",)
+    list_prefetch_related = ("identity",)

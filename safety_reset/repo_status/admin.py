@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from safety_reset.core.admin import HTTPS_URL_FIELDS
-from safety_reset.repo_status.models import ChangeReviewRecord
+from safety_reset.core.admin import HTTPS_URL_FIELDS, WorkflowRecordAdmin
+from safety_reset.repo_status.models import ChangeReviewRecord, WebhookDelivery
 
 
 @admin.register(ChangeReviewRecord)
@@ -45,3 +45,14 @@ class ChangeReviewRecordAdmin(admin.ModelAdmin):
     @admin.display(description="system", ordering="repository__system__name")
     def system(self, obj: ChangeReviewRecord) -> str:
         return str(obj.repository.system)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(WorkflowRecordAdmin):
+    """Deliveries received (read-only): what GitHub sent, and when it was evaluated."""
+
+    list_display = ["delivery_id", "event", "action", "repository_full_name", "received_at"]
+    list_filter = ["event"]
+    search_fields = ["delivery_id", "repository_full_name"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    show_full_result_count = False

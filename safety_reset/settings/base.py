@@ -403,6 +403,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "SeverityEnum": "safety_reset.core.models.Severity",
+        "ItemStatusEnum": "safety_reset.audits.models.ItemStatus",
+        # A plan line's and the program's verdict (dashboards/plan.py).
+        "VerdictStatusEnum": ["on_track", "at_risk", "off_track", "too_early"],
     },
 }
 

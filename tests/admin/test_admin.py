@@ -12,6 +12,7 @@ History (pghistory event) models are read-only: add, change and delete answer 40
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 from typing import Any
@@ -33,8 +34,10 @@ from rest_framework.authtoken.models import Token
 
 from safety_reset.audits.models import ChecklistItem, ItemStatus, SignOff, Waiver
 from safety_reset.core.admin import EventAdmin, WorkflowRecordAdmin
+from safety_reset.identities.models import IdentityPolicy
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, System
+from safety_reset.repo_status.models import WebhookDelivery
 from tests.factories import (
     AuditFactory,
     CatalogFactory,
@@ -56,6 +59,7 @@ from tests.factories import (
     TeamFactory,
     WaiverFactory,
 )
+from tests.identities.factories import IdentityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +205,22 @@ def _tokens(n: int) -> list[Any]:
     return [Token.objects.create(user=PersonFactory.create()) for _ in range(n)]
 
 
+def _deliveries(n: int) -> list[Any]:
+    return [
+        WebhookDelivery.objects.create(delivery_id=f"d-{uuid.uuid4()}", event="push")
+        for i in range(n)
+    ]
+
+
+def _policies(n: int) -> list[Any]:
+    return [
+        IdentityPolicy.objects.create(
+            identity=IdentityFactory(), name=f"policy-{i}", document={"Statement": []}
+        )
+        for i in range(n)
+    ]
+
+
 BUILDERS: dict[str, Callable[[int], list[Any]]] = {
     "auth.Group": _groups,
     "authtoken.TokenProxy": _tokens,
@@ -233,6 +253,13 @@ BUILDERS: dict[str, Callable[[int], list[Any]]] = {
     "repo_status.ChangeReviewRecord": lambda n: ChangeReviewRecordFactory.create_batch(n),
     "notifications.NotificationLog": lambda n: NotificationLogFactory.create_batch(n),
     "dashboards.ProgressSnapshot": lambda n: ProgressSnapshotFactory.create_batch(n),
+    "repo_status.WebhookDelivery": _deliveries,
+    "identities.Identity": lambda n: IdentityFactory.create_batch(n),
+    "identities.IdentityPolicy": _policies,
+    "identities.IdentityEvent": _events(
+        "identities.IdentityEvent", lambda n: IdentityFactory.create_batch(n)
+    ),
+    "identities.IdentityPolicyEvent": _events("identities.IdentityPolicyEvent", _policies),
 }
 
 # The pinned number of queries of each change list (signed-in superuser, no filter), the same
@@ -267,6 +294,11 @@ CHANGELIST_QUERIES: dict[str, int] = {
     "remediation.RemediationTaskEvent": 5,
     "incidents.Incident": 7,
     "repo_status.ChangeReviewRecord": 4,
+    "repo_status.WebhookDelivery": 5,
+    "identities.Identity": 4,
+    "identities.IdentityPolicy": 4,
+    "identities.IdentityEvent": 5,
+    "identities.IdentityPolicyEvent": 5,
     "notifications.NotificationLog": 4,
     "dashboards.ProgressSnapshot": 8,
 }
@@ -724,7 +756,10 @@ def test_workflow_models_are_the_expected_ones() -> None:
         "audits.Evidence",
         "audits.SignOff",
         "audits.Waiver",
+        "identities.Identity",
+        "identities.IdentityPolicy",
         "remediation.RemediationTask",
+        "repo_status.WebhookDelivery",
     ]
 
 

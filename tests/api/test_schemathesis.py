@@ -32,6 +32,7 @@ from tests.factories import (
     SignOffFactory,
     WaiverFactory,
 )
+from tests.identities.factories import IdentityFactory
 
 MAX_EXAMPLES = 8
 # "Schema-valid data is accepted" cannot hold for this API: the services refuse schema-valid
@@ -91,6 +92,7 @@ def test_every_operation_conforms(role_world, wsgi_app, role, examples):
         "incidents": incident.pk,
         "changes": change.pk,
         "snapshots": ProgressSnapshotFactory(program=world.program).pk,
+        "identities": IdentityFactory(systems=[world.system], accountable=owner).pk,
     }
 
     def real(pair: tuple[schemathesis.Case, bool]) -> schemathesis.Case:

@@ -129,12 +129,18 @@ def test_projection_and_verdict(overview):
     assert items.status == "at_risk"
     # Sign-off 25 % (1 of 4) against 7 % planned: ahead.
     assert b.line("signoffs").status == "on_track"
-    # Overdue: 2 of 3 open tasks, against at most 10 %: off track, and it decides.
+    # Overdue: 2 of 3 open tasks, against at most 10 %: off track.
     overdue = b.line("overdue")
     assert (overdue.value, overdue.total, overdue.status) == (2, 3, "off_track")
+    assert overdue.sentence.startswith("Overdue tasks: 67% of open tasks against at most 10%")
+    # Nothing verified against about half planned is off track too, and further from its plan
+    # (all the way to nothing, against 0.63 of the way to every task overdue): it decides.
+    verified = b.line("verified")
+    assert verified.status == "off_track"
+    assert verified.shortfall > overdue.shortfall == pytest.approx((67 - 10) / 90, abs=0.01)
     assert b.verdict.status == "off_track"
-    assert b.verdict.line.key == "overdue"
-    assert b.verdict.explanation.startswith("Overdue tasks: 67% of open tasks against at most 10%")
+    assert b.verdict.line.key == "verified"
+    assert b.verdict.explanation.startswith(verified.sentence.rstrip("."))
 
 
 def _series(key: str, points: list[plan.Point]) -> plan.Series:
