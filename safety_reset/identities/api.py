@@ -35,9 +35,10 @@ class IdentitySerializer(serializers.ModelSerializer[Identity]):
         slug_field="email", queryset=Person.objects.all(), help_text="The accountable human."
     )
     gate_approver: serializers.SlugRelatedField[Person] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True
+        slug_field="email", read_only=True, allow_null=True
     )
-    can_delete_production = serializers.BooleanField(read_only=True)
+    # None while the identity has no policy analysed yet: unknown, not "cannot".
+    can_delete_production = serializers.BooleanField(read_only=True, allow_null=True)
     due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     policies = PolicySummarySerializer(many=True, read_only=True)
 
