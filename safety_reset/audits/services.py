@@ -115,10 +115,9 @@ def item_assess(
                     "passing by hand. Fix the repositories, or request an exception."
                 }
             )
+        kinds = rules.evidence_kinds(item)
         if status == ItemStatus.PASSING:
-            missing = rules.evidence_missing(
-                item.control.evidence_required, rules.evidence_kinds(item)
-            )
+            missing = rules.evidence_missing(item.control.evidence_required, kinds)
             if missing:
                 raise ValidationError(
                     {
@@ -145,7 +144,7 @@ def item_assess(
             # The reason answers an open request for evidence.
             item.evidence_requested = False
         item.save()
-        _revoke_if_blocking(item, f"“{item.control.title}” was marked {label} by {actor}.")
+        _revoke_if_blocking(item, kinds, f"“{item.control.title}” was marked {label} by {actor}.")
         return item
 
 
@@ -550,7 +549,7 @@ def signoff_senior(*, audit: Audit, actor: Person) -> SignOff:
         return signoff
 
 
-def _revoke_if_blocking(item: ChecklistItem, reason: str) -> SignOff | None:
+def _revoke_if_blocking(item: ChecklistItem, kinds: set[str], reason: str) -> SignOff | None:
     """After a change of an item, revoke the active sign-off if the item now blocks it.
 
     A sign-off waiting for the senior is held back by what blocks the owner; a complete one
@@ -564,7 +563,7 @@ def _revoke_if_blocking(item: ChecklistItem, reason: str) -> SignOff | None:
     if signoff is None:
         return None
     senior = signoff.senior_signed_by_id is not None
-    if rules.item_blocker(item, rules.evidence_kinds(item), senior=senior) is None:
+    if rules.item_blocker(item, kinds, senior=senior) is None:
         return None
     return _revoke_signoff(item.audit, reason)
 

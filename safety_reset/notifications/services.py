@@ -37,8 +37,8 @@ def signoff_subject_key(signoff_id: int) -> str:
     return f"signoff:{signoff_id}"
 
 
-def _told(recipient_field: str) -> Exists:
-    """A log row for this sign-off and recipient that needs no further send (sent or given up).
+def _told(kind: str, prefix: str, recipient_field: str) -> Exists:
+    """A log row for this record (`<prefix>:<pk>`) and recipient that needs no further send.
 
     A pending row is either being sent right now (its row is locked; `sending.send_each` skips
     it) or was left by a worker that died (unlocked; it is sent again): both are "untold".
@@ -46,10 +46,10 @@ def _told(recipient_field: str) -> Exists:
     return Exists(
         NotificationLog.objects.filter(
             done_q(),
-            kind=NotificationKind.SIGNOFF_REVOKED,
+            kind=kind,
             period=ONCE,
             recipient=OuterRef(recipient_field),
-            subject_key=Concat(Value("signoff:"), Cast(OuterRef("pk"), output_field=CharField())),
+            subject_key=Concat(Value(f"{prefix}:"), Cast(OuterRef("pk"), output_field=CharField())),
         )
     )
 
@@ -59,8 +59,11 @@ def signoffs_revoked_untold(*, limit: int = 500) -> list[SignOff]:
     return list(
         SignOff.objects.filter(revoked_at__isnull=False)
         .filter(
-            ~_told("owner_signed_by")
-            | (Q(senior_signed_by__isnull=False) & ~_told("senior_signed_by"))
+            ~_told(NotificationKind.SIGNOFF_REVOKED, "signoff", "owner_signed_by")
+            | (
+                Q(senior_signed_by__isnull=False)
+                & ~_told(NotificationKind.SIGNOFF_REVOKED, "signoff", "senior_signed_by")
+            )
         )
         .select_related("audit__system", "audit__program", "owner_signed_by", "senior_signed_by")
         .order_by("revoked_at", "pk")[:limit]
@@ -121,11 +124,16 @@ def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
         "senior reviewer gives the second signature.\n\n"
         f"{url}#signoff\n"
     )
+    return _send_locked(log_id, subject, body, recipient.email)
+
+
+def _send_locked(log_id: int, subject: str, body: str, to: str) -> bool:
+    """Lock the row, send, record, commit (see sending.py for why a kill loses nothing)."""
     with transaction.atomic():
         if not lock(log_id):  # another worker is sending it right now
             return False
         try:
-            send_mail(subject, body, None, [recipient.email], log_id=log_id)
+            send_mail(subject, body, None, [to], log_id=log_id)
         except Exception as exc:  # a mail server error: record it, retry on a later run
             record(log_id, error=exc)
             return False
@@ -143,15 +151,7 @@ def waiver_subject_key(waiver_id: int) -> str:
 
 def waivers_withdrawn_untold(*, limit: int = 500) -> list[Waiver]:
     """Exceptions withdrawn lately whose requester has not been told yet."""
-    told = Exists(
-        NotificationLog.objects.filter(
-            done_q(),
-            kind=NotificationKind.WAIVER_WITHDRAWN,
-            period=ONCE,
-            recipient=OuterRef("requested_by"),
-            subject_key=Concat(Value("waiver:"), Cast(OuterRef("pk"), output_field=CharField())),
-        )
-    )
+    told = _told(NotificationKind.WAIVER_WITHDRAWN, "waiver", "requested_by")
     since = timezone.now() - dt.timedelta(days=WITHDRAWN_NEWS_DAYS)
     return list(
         Waiver.objects.filter(state=WaiverState.WITHDRAWN, updated_at__gte=since)
@@ -201,16 +201,7 @@ def _send_withdrawn_once(waiver: Waiver) -> bool:
         "Nothing is needed from you. If the item fails again, request a new exception.\n\n"
         f"{url}#item-{waiver.item_id}\n"
     )
-    with transaction.atomic():
-        if not lock(log_id):
-            return False
-        try:
-            send_mail(subject, body, None, [recipient.email], log_id=log_id)
-        except Exception as exc:  # a mail server error: record it, retry on a later run
-            record(log_id, error=exc)
-            return False
-        record(log_id, error=None)
-    return True
+    return _send_locked(log_id, subject, body, recipient.email)
 
 
 def preferences_update(*, person: Person, digest_enabled: bool, reminders_enabled: bool) -> Person:

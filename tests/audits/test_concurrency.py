@@ -42,31 +42,39 @@ HOLD = 0.03
 MODES = ["held", "api"]
 
 
-def _race(*calls: tuple[Person, str, dict[str, Any]]) -> list[int]:
-    """POST each (person, url, data) at once, each in its own thread; the status codes."""
-    barrier = threading.Barrier(len(calls))
-    codes: list[int] = [0] * len(calls)
+def _together(bodies: list[Callable[[], int]]) -> list[int]:
+    """Run each body at once, each in its own thread (so its own connection); their codes."""
+    barrier = threading.Barrier(len(bodies))
+    codes: list[int] = [0] * len(bodies)
     errors: list[BaseException] = []
 
-    def run(n: int, person: Person, url: str, data: dict[str, Any]) -> None:
+    def run(n: int, body: Callable[[], int]) -> None:
         try:
-            client = Client(raise_request_exception=True)
-            client.force_login(person)
             barrier.wait(timeout=10)
-            codes[n] = client.post(url, data, content_type="application/json").status_code
+            codes[n] = body()
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=run, args=(n, *call)) for n, call in enumerate(calls, start=0)
-    ]
+    threads = [threading.Thread(target=run, args=(n, body)) for n, body in enumerate(bodies)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
     assert not errors, errors
+    return codes
+
+
+def _race(*calls: tuple[Person, str, dict[str, Any]]) -> list[int]:
+    """POST each (person, url, data) at once, each in its own thread; the status codes."""
+
+    def post(person: Person, url: str, data: dict[str, Any]) -> Callable[[], int]:
+        client = Client(raise_request_exception=True)
+        client.force_login(person)
+        return lambda: client.post(url, data, content_type="application/json").status_code
+
+    codes = _together([post(*call) for call in calls])
     assert 500 not in codes
     return codes
 
@@ -76,33 +84,20 @@ def _race_held(*calls: Callable[[], Any]) -> list[int]:
 
     The codes mirror the API's: 200 when the service did it, 400 when a rule refused it.
     """
-    barrier = threading.Barrier(len(calls))
-    codes: list[int] = [0] * len(calls)
-    errors: list[BaseException] = []
 
-    def run(n: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
+    def held(call: Callable[[], Any]) -> Callable[[], int]:
+        def body() -> int:
             try:
                 with transaction.atomic():
                     call()
                     time.sleep(HOLD)  # a slow request: the transaction stays open a moment
             except (ValidationError, PermissionDenied):
-                codes[n] = 400
-            else:
-                codes[n] = 200
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
-            errors.append(exc)
-        finally:
-            connection.close()
+                return 400
+            return 200
 
-    threads = [threading.Thread(target=run, args=(n, call)) for n, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    return codes
+        return body
+
+    return _together([held(call) for call in calls])
 
 
 def _reset(world: RoleWorld, *, verified: bool = False) -> None:
