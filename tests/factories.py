@@ -7,20 +7,12 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from safety_reset.audits.models import (
-    DEFAULT_PHASES,
-    Audit,
-    ChecklistItem,
-    Evidence,
-    Phase,
-    Program,
-    SignOff,
-    Waiver,
-)
+from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog, Control
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
 from safety_reset.notifications.models import NotificationLog
+from safety_reset.programs.models import DEFAULT_PHASES, Phase, Program
 from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from safety_reset.audits.models import Audit, ChecklistItem, Program
+from safety_reset.audits.models import Audit, ChecklistItem
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import Program
 from tests.factories import (
     AuditFactory,
     ChecklistItemFactory,

@@ -24,20 +24,13 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from safety_reset.audits.models import (
-    Audit,
-    ChecklistItem,
-    Evidence,
-    Phase,
-    Program,
-    SignOff,
-    Waiver,
-)
+from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog, Control
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, Repository, System, Team
 from safety_reset.notifications.models import NotificationLog
+from safety_reset.programs.models import Phase, Program
 from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 from tests.factories import (
@@ -250,6 +243,14 @@ def test_program_lasts_at_least_one_day() -> None:
         length_days=1,
         catalog=catalog,
     )
+
+
+@covers("program_closed_by_someone")
+def test_a_closed_program_names_who_closed_it() -> None:
+    program = ProgramFactory.create()
+    with refused_by("program_closed_by_someone"):
+        Program.objects.filter(pk=program.pk).update(closed_at=now())
+    Program.objects.filter(pk=program.pk).update(closed_at=now(), closed_by=PersonFactory.create())
 
 
 @covers("phase_kind_unique_in_program")

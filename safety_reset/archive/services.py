@@ -43,19 +43,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from safety_reset.audits.models import (
-    Audit,
-    ChecklistItem,
-    Evidence,
-    Phase,
-    Program,
-    SignOff,
-    Waiver,
-)
+from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog, Control
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
+from safety_reset.programs.models import Phase, Program
 from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 

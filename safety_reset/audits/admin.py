@@ -24,8 +24,6 @@ from safety_reset.audits.models import (
     ChecklistItem,
     Evidence,
     ItemStatus,
-    Phase,
-    Program,
     SignOff,
     Waiver,
 )
@@ -46,54 +44,6 @@ ChecklistItemEvent = apps.get_model("audits", "ChecklistItemEvent")
 EvidenceEvent = apps.get_model("audits", "EvidenceEvent")
 WaiverEvent = apps.get_model("audits", "WaiverEvent")
 SignOffEvent = apps.get_model("audits", "SignOffEvent")
-
-# --- Programs ----------------------------------------------------------------------------
-
-
-class PhaseInline(admin.TabularInline):
-    model = Phase
-    fields = ("kind", "start_day", "end_day")
-    extra = 0
-
-
-@admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "slug",
-        "catalog",
-        "start_date",
-        "end_date",
-        "length_days",
-        "time_zone",
-        "n_audits",
-    )
-    list_select_related = ("catalog",)
-    list_filter = ("catalog",)
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
-    date_hierarchy = "start_date"
-    inlines = (PhaseInline,)
-
-    n_audits = count_column(
-        attr="n_audits", description="audits", model=Audit, lookup="program__id__exact"
-    )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Program]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(n_audits=count_of(Audit.objects.filter(program=OuterRef("pk"))))
-        )
-
-
-@admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "program", "kind", "start_day", "end_day", "end_date")
-    list_select_related = ("program",)
-    list_filter = ("program", "kind")
-    search_fields = ("program__name", "program__slug")
-
 
 # --- Audits ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from safety_reset.core.api import IsActivePerson, actor, person
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import Program
 
 from . import services
 from .models import (
@@ -27,7 +28,6 @@ from .models import (
     ChecklistItem,
     Evidence,
     ItemStatus,
-    Program,
     SignOff,
     Waiver,
     WaiverState,

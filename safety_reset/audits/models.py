@@ -7,94 +7,16 @@ approver is not its requester, an audit's two signatures are by two different pe
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from safety_reset.catalog.models import Catalog, Control
-from safety_reset.core.models import TimeStampedModel, validate_time_zone
+from safety_reset.catalog.models import Control
+from safety_reset.core.models import TimeStampedModel
 from safety_reset.inventory.models import System
-
-
-class PhaseKind(models.TextChoices):
-    AUDIT = "audit", "Audit"
-    REMEDIATE = "remediate", "Remediate"
-    VERIFY = "verify", "Verify and sign-off"
-
-
-# Day ranges of the default 90-day reset (inclusive, day 1 is the start date).
-DEFAULT_PHASES = [
-    (PhaseKind.AUDIT, 1, 30),
-    (PhaseKind.REMEDIATE, 31, 75),
-    (PhaseKind.VERIFY, 76, 90),
-]
-
-
-class Program(TimeStampedModel):
-    """One time-boxed reset, e.g. the 90-day Code Safety Reset."""
-
-    slug = models.SlugField(max_length=80, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    start_date = models.DateField()
-    length_days = models.PositiveSmallIntegerField(default=90)
-    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="programs")
-
-    class Meta:
-        ordering = ["-start_date"]
-        constraints = [
-            models.CheckConstraint(condition=Q(length_days__gte=1), name="program_length_positive"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def end_date(self) -> dt.date:
-        return self.start_date + dt.timedelta(days=self.length_days - 1)
-
-    def today(self, now: dt.datetime | None = None) -> dt.date:
-        """The current date in the program's own time zone."""
-        return (now or timezone.now()).astimezone(ZoneInfo(self.time_zone)).date()
-
-    def day_of(self, date: dt.date) -> int:
-        """Day number of a date: 1 on the start date; may be < 1 or > length outside the window."""
-        return (date - self.start_date).days + 1
-
-    def date_of(self, day: int) -> dt.date:
-        return self.start_date + dt.timedelta(days=day - 1)
-
-
-class Phase(models.Model):
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="phases")
-    kind = models.CharField(max_length=12, choices=PhaseKind)
-    start_day = models.PositiveSmallIntegerField()
-    end_day = models.PositiveSmallIntegerField()
-
-    class Meta:
-        ordering = ["program", "start_day"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["program", "kind"], name="phase_kind_unique_in_program"
-            ),
-            models.CheckConstraint(
-                condition=Q(start_day__gte=1) & Q(end_day__gte=F("start_day")),
-                name="phase_days_ordered",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} (days {self.start_day}–{self.end_day})"
-
-    @property
-    def end_date(self) -> dt.date:
-        return self.program.date_of(self.end_day)
+from safety_reset.programs.models import Program
 
 
 class Audit(TimeStampedModel):

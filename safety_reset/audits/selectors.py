@@ -31,6 +31,7 @@ from django.db.models.functions import JSONObject, Lag
 
 from safety_reset.catalog.models import Category
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import Phase, PhaseKind, Program
 
 from . import rules
 from .models import (
@@ -41,9 +42,6 @@ from .models import (
     Evidence,
     EvidenceKind,
     ItemStatus,
-    Phase,
-    PhaseKind,
-    Program,
     SignOff,
     StatusSource,
     Waiver,

@@ -29,6 +29,7 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
+from safety_reset.programs.models import Program
 
 from . import rules
 from .models import (
@@ -39,7 +40,6 @@ from .models import (
     Evidence,
     EvidenceKind,
     ItemStatus,
-    Program,
     SignOff,
     StatusSource,
     Waiver,

@@ -11,9 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from safety_reset.audits.models import Program
 from safety_reset.core.api import ReadsWholeProgram, actor
 from safety_reset.core.models import Severity
+from safety_reset.programs.models import Program
 
 from . import services
 from .models import Category, Control, Evaluation, EvidenceRequirement

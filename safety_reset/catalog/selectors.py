@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ItemStatus, Program, SignOff
+from safety_reset.audits.models import Audit, ItemStatus, SignOff
 from safety_reset.inventory.selectors import Change, HistorySpec, event_model, recent_changes
+from safety_reset.programs.models import Program
 
 from .models import Category, Control
 
@@ -22,16 +22,6 @@ STATUS_COLUMNS = (
     ItemStatus.EXCEPTED,
     ItemStatus.NOT_APPLICABLE,
 )
-
-
-def programs_open(*, now: dt.datetime | None = None) -> list[Program]:
-    """Programs that have not ended, each judged in its own time zone (there are only a few).
-
-    A new system is enrolled in these, and a new control reaches their audits.
-    """
-    now = now or timezone.now()
-    programs = Program.objects.select_related("catalog").order_by("start_date", "pk")
-    return [p for p in programs if p.end_date >= p.today(now)]
 
 
 def program_for_catalog(*, slug: str | None) -> Program | None:

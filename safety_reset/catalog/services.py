@@ -24,15 +24,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ChecklistItem, ItemStatus, Program
+from safety_reset.audits.models import Audit, ChecklistItem, ItemStatus
 from safety_reset.audits.services import signoffs_revoke_for_new_control
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import can_manage_program, require
+from safety_reset.programs.models import Program
+from safety_reset.programs.selectors import programs_open
 
 from .defaults import install_default_catalog
 from .models import Catalog, Category, Control, Evaluation, EvidenceRequirement
-from .selectors import programs_open
 
 # Items are inserted in batches of this many rows: a handful of statements even for a
 # company-wide program of 10,000 audits.

@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from safety_reset.audits.models import Program
 from safety_reset.inventory.permissions import can_manage_program
 from safety_reset.inventory.views import manager, reader
+from safety_reset.programs.models import Program
 
 from . import selectors, services
 from .forms import ControlAddForm, ControlEditForm

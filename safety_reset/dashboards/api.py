@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from safety_reset.audits.models import Program
 from safety_reset.core.api import ReadsWholeProgram
+from safety_reset.programs.models import Program
 
 from .models import ProgressSnapshot
 from .selectors import program_progress

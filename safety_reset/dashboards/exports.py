@@ -21,8 +21,8 @@ from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
 
-from safety_reset.audits.models import Program
 from safety_reset.core.cells import safe_cell, safe_row
+from safety_reset.programs.models import Program
 
 CHUNK = 2000
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

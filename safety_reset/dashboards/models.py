@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from safety_reset.audits.models import Program
+from safety_reset.programs.models import Program
 
 
 class ProgressSnapshot(models.Model):

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from safety_reset.audits.models import PhaseKind, Program
+from safety_reset.programs.models import PhaseKind, Program
 
 if TYPE_CHECKING:
     from .models import ProgressSnapshot

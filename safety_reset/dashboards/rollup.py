@@ -33,11 +33,11 @@ from safety_reset.audits.models import (
     Audit,
     ChecklistItem,
     ItemStatus,
-    Program,
     SignOff,
     StatusSource,
 )
 from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Org, System, Team
+from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 
 

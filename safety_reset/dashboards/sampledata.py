@@ -21,12 +21,9 @@ from django.utils import timezone
 
 from safety_reset.audits.models import (
     COVERED_STATUSES,
-    DEFAULT_PHASES,
     Audit,
     ChecklistItem,
     ItemStatus,
-    Phase,
-    Program,
     SignOff,
     Waiver,
     WaiverState,
@@ -35,6 +32,7 @@ from safety_reset.catalog.defaults import DEFAULT_CONTROLS
 from safety_reset.catalog.models import Catalog, Control
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import BlastRadius, Org, Person, Repository, System, Team
+from safety_reset.programs.models import DEFAULT_PHASES, Phase, Program
 from safety_reset.remediation.models import RemediationTask, TaskState
 from safety_reset.repo_status.models import ChangeReviewRecord
 

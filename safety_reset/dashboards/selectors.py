@@ -43,7 +43,6 @@ from safety_reset.audits.models import (
     Audit,
     ChecklistItem,
     ItemStatus,
-    Program,
     SignOff,
     Waiver,
     WaiverState,
@@ -51,6 +50,7 @@ from safety_reset.audits.models import (
 from safety_reset.audits.selectors import ProgramClock, program_clock
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Person, System
+from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from django.db import transaction
 
-from safety_reset.audits.models import Program
+from safety_reset.programs.models import Program
 
 from .models import ProgressSnapshot
 from .rollup import ProgramCounts, program_counts_as_of

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from safety_reset.audits.models import Program
+from safety_reset.programs.models import Program
 
 from .services import snapshot_take
 

@@ -16,10 +16,11 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 
-from safety_reset.audits.models import ItemStatus, Program
+from safety_reset.audits.models import ItemStatus
 from safety_reset.audits.selectors import program_current
 from safety_reset.catalog.models import Control
 from safety_reset.inventory.models import Org, Team
+from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES
 
 from . import filters, selectors

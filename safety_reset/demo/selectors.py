@@ -1,6 +1,6 @@
 """Reads of the demo app."""
 
-from safety_reset.audits.models import Program
+from safety_reset.programs.models import Program
 
 
 def demo_data_exists() -> bool:

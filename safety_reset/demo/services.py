@@ -22,22 +22,14 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from safety_reset.audits.models import (
-    DEFAULT_PHASES,
-    Audit,
-    ChecklistItem,
-    Evidence,
-    Phase,
-    Program,
-    SignOff,
-    Waiver,
-)
+from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog
 from safety_reset.catalog.services import catalog_install_default
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.dashboards.services import snapshot_take
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
+from safety_reset.programs.models import DEFAULT_PHASES, Phase, Program
 from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 

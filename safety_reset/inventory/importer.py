@@ -45,7 +45,8 @@ from safety_reset.core.cells import unescape_cell
 
 from .models import BlastRadius, Org, Person, Repository, System, Team
 from .permissions import can_manage_program, require
-from .services import _enrol, _relation_notes, parse_repository
+from .services import _relation_notes, parse_repository
+from .signals import systems_saved
 
 REQUIRED_COLUMNS = (
     "slug",
@@ -603,8 +604,9 @@ def _apply(plan: ImportPlan) -> ImportResult:
             for row in with_deps
             for slug in row.values["depends_on"]
         )
-    for system in created:
-        _enrol(system)
+    # Open programs enrol the new and changed systems in their scope (set-based, see
+    # programs.services.program_enrol).
+    systems_saved.send(sender=System, systems=[*created, *changed])
     return ImportResult(
         plan=plan,
         created=[r.slug for r in plan.created],

@@ -1,4 +1,4 @@
-"""Writes of the inventory: systems (and their enrolment in running programs), teams, orgs, people.
+"""Writes of the inventory: systems, teams, orgs, people.
 
 Only program managers manage the inventory. Each service takes the acting person explicitly,
 checks the rules, and raises `ValidationError` keyed by the input field's name, collecting every
@@ -10,9 +10,9 @@ teams are tracked, so their history says who changed what. Changes to a system's
 dependencies and repositories (many-to-many rows, not tracked) are written into the context as
 `notes`, which the history list shows beside the field changes.
 
-Layering note: enrolling a new system creates its audit and checklist items (audits app) from
-the program's active controls (catalog app). That reaches up the app layering; see the module
-docstring of catalog/services.py for why it lives here and not in a view.
+Enrolment (a new system's audits and checklist items) belongs to the programs app above this
+one: the services here send `signals.systems_saved` and the programs app enrols, so nothing
+here imports an app above inventory.
 """
 
 from __future__ import annotations
@@ -28,12 +28,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 
-from safety_reset.audits.models import Audit, ChecklistItem, Program
-from safety_reset.catalog.models import Catalog, Control
-from safety_reset.catalog.selectors import programs_open
-
 from .models import BlastRadius, Org, Person, Provider, Repository, Role, System, Team
 from .permissions import can_manage_program, require
+from .signals import systems_saved
 
 Errors = dict[str, list[str]]
 
@@ -194,11 +191,8 @@ def system_create(
     depends_on: Sequence[System] = (),
     repositories: Sequence[str] = (),
 ) -> System:
-    """Add a system to the inventory and enrol it in every program that has not ended.
-
-    Enrolling creates its audit and one checklist item per active control of the program's
-    catalog, so the new system shows up on every list at once.
-    """
+    """Add a system to the inventory; every open program whose scope it is in enrols it
+    (programs.services, through `systems_saved`), so it shows up on every list at once."""
     require(can_manage_program(actor), "Only a program manager can add systems.")
     slug, name = slug.strip().lower(), name.strip()
     repositories = _clean_repositories(repositories)
@@ -237,7 +231,7 @@ def system_create(
             for url in repositories
             for p, n in [parse_repository(url)]
         )
-        _enrol(system)
+        systems_saved.send(sender=System, systems=[system])
     return system
 
 
@@ -304,6 +298,7 @@ def system_update(
             if url not in old_repos
             for p, n in [parse_repository(url)]
         )
+        systems_saved.send(sender=System, systems=[system])
     return system
 
 
@@ -325,30 +320,6 @@ def _relation_notes(
         notes += [f"Added {what} {value}" for value in sorted(new - old)]
         notes += [f"Removed {what} {value}" for value in sorted(old - new)]
     return notes
-
-
-def _enrol(system: System) -> list[Audit]:
-    """Enrol a new system in every program not yet ended: its audit and its checklist items.
-
-    The catalog rows are locked so a control being added at the same moment cannot miss the
-    new audit (control_add takes the same lock).
-    """
-    audits = []
-    for program in programs_open():
-        list(Catalog.objects.select_for_update().filter(pk=program.catalog_id))
-        audit, created = Audit.objects.get_or_create(program=program, system=system)
-        if created:
-            ChecklistItem.objects.bulk_create(
-                ChecklistItem(audit=audit, control=control)
-                for control in Control.objects.active().filter(catalog_id=program.catalog_id)
-            )
-        audits.append(audit)
-    return audits
-
-
-def programs_for_enrolment() -> list[Program]:
-    """The programs a new system joins (for the form to say so)."""
-    return programs_open()
 
 
 # --- Orgs and teams -------------------------------------------------------------------------

@@ -118,7 +118,6 @@ def system_add(request: HttpRequest) -> HttpResponse:
         request,
         "inventory/system_form.html",
         form,
-        programs=services.programs_for_enrolment(),
     )
 
 

@@ -15,17 +15,10 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
-from safety_reset.audits.models import (
-    ChecklistItem,
-    ItemStatus,
-    PhaseKind,
-    Program,
-    SignOff,
-    Waiver,
-    WaiverState,
-)
+from safety_reset.audits.models import ChecklistItem, ItemStatus, SignOff, Waiver, WaiverState
 from safety_reset.audits.selectors import program_current
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import PhaseKind, Program
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 
 from .models import NotificationKind

@@ -14,13 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from safety_reset.audits.models import (
-    OPEN_WAIVER_STATES,
-    ChecklistItem,
-    ItemStatus,
-    Program,
-    Waiver,
-)
+from safety_reset.audits.models import OPEN_WAIVER_STATES, ChecklistItem, ItemStatus, Waiver
 from safety_reset.audits.selectors import (
     EventView,
     HistorySource,
@@ -29,6 +23,7 @@ from safety_reset.audits.selectors import (
 )
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import Program
 
 from .models import OPEN_TASK_STATES, RemediationTask, TaskState
 

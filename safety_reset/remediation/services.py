@@ -15,7 +15,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
-from safety_reset.audits.models import ChecklistItem, ItemStatus, PhaseKind, Program
+from safety_reset.audits.models import ChecklistItem, ItemStatus
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
@@ -24,6 +24,7 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
+from safety_reset.programs.models import PhaseKind, Program
 
 from .models import OPEN_TASK_STATES, RemediationTask, TaskState
 

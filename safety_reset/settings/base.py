@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "safety_reset.core",
     "safety_reset.inventory",
     "safety_reset.catalog",
+    "safety_reset.programs",
     "safety_reset.audits",
     "safety_reset.remediation",
     "safety_reset.incidents",

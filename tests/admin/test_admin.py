@@ -236,8 +236,8 @@ BUILDERS: dict[str, Callable[[int], list[Any]]] = {
     "catalog.ControlEvent": _events(
         "catalog.ControlEvent", lambda n: ControlFactory.create_batch(n)
     ),
-    "audits.Program": lambda n: ProgramFactory.create_batch(n),
-    "audits.Phase": _phases,
+    "programs.Program": lambda n: ProgramFactory.create_batch(n),
+    "programs.Phase": _phases,
     "audits.Audit": _audits,
     "audits.ChecklistItem": _items,
     "audits.Evidence": _evidence,
@@ -279,8 +279,8 @@ CHANGELIST_QUERIES: dict[str, int] = {
     "catalog.Catalog": 5,
     "catalog.Control": 6,
     "catalog.ControlEvent": 5,
-    "audits.Program": 8,
-    "audits.Phase": 6,
+    "programs.Program": 8,
+    "programs.Phase": 6,
     "audits.Audit": 6,
     "audits.ChecklistItem": 7,
     "audits.Evidence": 5,

@@ -23,9 +23,9 @@ from django.test import Client, override_settings
 from pghistory.models import Events
 
 from safety_reset.archive.services import canonical
-from safety_reset.audits.models import Program
 from safety_reset.demo.services import PM_EMAIL, demo_seed
 from safety_reset.inventory.models import Person
+from safety_reset.programs.models import Program
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ChecklistItem, Program
+from safety_reset.audits.models import Audit, ChecklistItem
 from safety_reset.inventory.models import Person, System
+from safety_reset.programs.models import Program
 from tests.factories import (
     AuditFactory,
     ChangeReviewRecordFactory,

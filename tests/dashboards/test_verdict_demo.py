@@ -17,11 +17,11 @@ from django.db import transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from safety_reset.audits.models import Program
 from safety_reset.dashboards.selectors import program_progress
 from safety_reset.demo.services import DemoSummary, demo_seed
 from safety_reset.inventory.models import Person
 from safety_reset.notifications import digests
+from safety_reset.programs.models import Program
 
 pytestmark = pytest.mark.django_db
 

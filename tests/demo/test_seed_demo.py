@@ -16,20 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Model
 from django.utils import timezone
 
-from safety_reset.audits.models import (
-    Audit,
-    ChecklistItem,
-    Evidence,
-    ItemStatus,
-    Program,
-    SignOff,
-    Waiver,
-)
+from safety_reset.audits.models import Audit, ChecklistItem, Evidence, ItemStatus, SignOff, Waiver
 from safety_reset.catalog.models import Catalog
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.demo.services import DemoSummary, demo_reset, demo_seed
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
+from safety_reset.programs.models import Program
 from safety_reset.remediation.models import RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
 

@@ -12,12 +12,12 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from safety_reset.audits.models import Program
 from safety_reset.audits.selectors import items_awaiting_verification
 from safety_reset.demo.services import demo_seed
 from safety_reset.inventory.models import Person
 from safety_reset.notifications import digests
 from safety_reset.notifications.models import NotificationLog
+from safety_reset.programs.models import Program
 from tests.factories import (
     AuditFactory,
     ChecklistItemFactory,

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from safety_reset.archive.services import archive_build, archive_write
-from safety_reset.audits.models import Program
+from safety_reset.programs.models import Program
 
 
 class Command(BaseCommand):

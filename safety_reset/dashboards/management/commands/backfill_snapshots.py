@@ -19,8 +19,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from safety_reset.audits.models import Program
 from safety_reset.dashboards.services import snapshots_backfill
+from safety_reset.programs.models import Program
 
 
 class Command(BaseCommand):
