@@ -71,7 +71,15 @@ PROGRAM_DESCRIPTION = (
     "production."
 )
 # Apps whose every table is program data; inventory keeps its people, teams and orgs apart.
-PROGRAM_APPS = ("audits", "remediation", "incidents", "repo_status", "notifications", "dashboards")
+PROGRAM_APPS = (
+    "programs",
+    "audits",
+    "remediation",
+    "incidents",
+    "repo_status",
+    "notifications",
+    "dashboards",
+)
 # Plan fields that hold a person (a plan index) and are stored as `<name>_id`.
 PERSON_FIELDS = frozenset(
     {
