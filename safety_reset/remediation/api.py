@@ -63,13 +63,32 @@ class TaskSerializer(serializers.ModelSerializer[RemediationTask]):
         ]
 
 
+# One answer for "does not exist" and "exists but is not yours to see": an error must not tell
+# a person what exists beyond what they may see.
+NO_SUCH_SYSTEM = "No such system."
+NO_SUCH_ITEM = "No such checklist item."
+
+
 class TaskCreateInput(serializers.Serializer):
     system: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", queryset=System.objects.all()
+        slug_field="slug",
+        queryset=System.objects.none(),
+        error_messages={"does_not_exist": NO_SUCH_SYSTEM, "invalid": NO_SUCH_SYSTEM},
     )
     item = serializers.PrimaryKeyRelatedField(
-        queryset=ChecklistItem.objects.all(), required=False, allow_null=True, default=None
+        queryset=ChecklistItem.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": NO_SUCH_ITEM, "incorrect_type": NO_SUCH_ITEM},
     )
+
+    def __init__(self, *args: Any, user: Person, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = System.objects.visible_to(user)
+        self.fields["system"].queryset = visible
+        self.fields["item"].queryset = ChecklistItem.objects.filter(audit__system__in=visible)
+
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -140,11 +159,9 @@ class TaskViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """File a task for a system, from a failing item or on its own. The due date defaults to
         the end of the Remediate phase."""
-        data = TaskCreateInput(data=request.data)
+        data = TaskCreateInput(data=request.data, user=person(request))
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        if not System.objects.visible_to(person(request)).filter(pk=v["system"].pk).exists():
-            return Response({"system": ["No such system."]}, status=status.HTTP_400_BAD_REQUEST)
         task = services.task_create(actor=actor(request), program=program_current(), **v)
         return self._out(task, status.HTTP_201_CREATED)
 

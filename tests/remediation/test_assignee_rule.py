@@ -13,7 +13,7 @@ from django.utils import timezone
 from safety_reset.remediation import services
 from safety_reset.remediation.models import RemediationTask
 from tests.api.conftest import api_client
-from tests.factories import RemediationTaskFactory
+from tests.factories import ChecklistItemFactory, RemediationTaskFactory
 from tests.roles import RoleWorld
 
 pytestmark = pytest.mark.django_db
@@ -73,3 +73,34 @@ def test_the_api_refuses_it_too(role_world: RoleWorld):
     )
     assert response.status_code == 400
     assert response.json() == {"assignee": [REFUSED]}
+
+
+@pytest.mark.parametrize(
+    ("field", "hidden", "unknown", "message"),
+    [
+        ("system", lambda w: w.other_system.slug, lambda w: "no-such-system", "No such system."),
+        (
+            "item",
+            lambda w: w.other_audit.items.first().pk,
+            lambda w: 999_999,
+            "No such checklist item.",
+        ),
+    ],
+)
+def test_an_error_does_not_tell_what_exists_beyond_what_one_sees(
+    role_world: RoleWorld, field, hidden, unknown, message
+):
+    """A system or item the person cannot see gets the very answer one that does not exist
+    gets, so the error reveals nothing."""
+    if not role_world.other_audit.items.exists():
+        ChecklistItemFactory(audit=role_world.other_audit)
+    client = api_client(role_world.person("owner"))
+    answers = []
+    for value in (hidden(role_world), unknown(role_world)):
+        body = {"system": role_world.system.slug, "title": "Fix", "due_on": DUE.isoformat()}
+        body[field] = value
+        response = client.post(reverse("api:task-list"), body, format="json")
+        assert response.status_code == 400
+        answers.append(response.json())
+    assert answers[0] == answers[1] == {field: [message]}
+    assert not RemediationTask.objects.exists()
