@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -83,11 +84,14 @@ class TaskCreateInput(serializers.Serializer):
         error_messages={"does_not_exist": NO_SUCH_ITEM, "incorrect_type": NO_SUCH_ITEM},
     )
 
-    def __init__(self, *args: Any, user: Person, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Person | AnonymousUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         visible = System.objects.visible_to(user)
-        self.fields["system"].queryset = visible
-        self.fields["item"].queryset = ChecklistItem.objects.filter(audit__system__in=visible)
+        system, item = self.fields["system"], self.fields["item"]
+        assert isinstance(system, serializers.SlugRelatedField)
+        assert isinstance(item, serializers.PrimaryKeyRelatedField)
+        system.queryset = visible
+        item.queryset = ChecklistItem.objects.filter(audit__system__in=visible)
 
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")
