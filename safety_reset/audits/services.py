@@ -151,7 +151,7 @@ def item_assess(
 def item_record_check(
     *,
     item: ChecklistItem,
-    passing: bool,
+    passing: bool | None,
     summary: str,
     snapshot: dict[str, Any],
     checked_at: dt.datetime | None = None,
@@ -160,16 +160,30 @@ def item_record_check(
 
     Passing sets the item passing. Failing sets it failing (with the check's summary as the
     reason) unless an approved exception covers it; a regression revokes the sign-off.
+    Unknown (None: the check could not read what it needs) proves nothing either way: an item
+    the check had set passing or failing goes back to not assessed with the summary saying
+    why, so a green the check can no longer prove is not shown (and its sign-off is revoked).
     """
     checked_at = checked_at or timezone.now()
-    summary = summary.strip() or ("The check passed." if passing else "The check failed.")
+    if not summary.strip():
+        summary = {True: "The check passed.", False: "The check failed.", None: "Unknown."}[passing]
+    summary = summary.strip()
     with transaction.atomic(), _context(None, "item.check"):
         item = _lock_item(item)
         changed = item.check_passing is not passing
         item.check_passing = passing
         item.checked_at = checked_at
         was_covered = item.status in COVERED_STATUSES
-        if passing:
+        by_check = item.source == StatusSource.AUTOMATED
+        if passing is None:
+            if by_check and item.status in (ItemStatus.PASSING, ItemStatus.FAILING):
+                item.status = ItemStatus.NOT_ASSESSED
+                item.reason = summary
+                item.status_changed_at = checked_at
+                item.status_changed_by = None
+            elif item.status == ItemStatus.NOT_ASSESSED:
+                item.reason = summary  # why the check has not assessed it yet
+        elif passing:
             if item.status not in (ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE):
                 _withdraw_open_waiver(item, None, "No longer needed: the automated check passes.")
                 item.status = ItemStatus.PASSING
@@ -183,7 +197,7 @@ def item_record_check(
             item.reason = summary
             item.status_changed_at = checked_at
             item.status_changed_by = None
-        elif item.status == ItemStatus.FAILING and item.source == StatusSource.AUTOMATED:
+        elif item.status == ItemStatus.FAILING and by_check:
             item.reason = summary
         item.save()
         if changed or not item.evidence.filter(kind=EvidenceKind.SNAPSHOT).exists():
@@ -194,9 +208,10 @@ def item_record_check(
                 snapshot=snapshot,
                 created_at=checked_at,
             )
-        if item.status == ItemStatus.FAILING and was_covered:
+        if was_covered and item.status in (ItemStatus.FAILING, ItemStatus.NOT_ASSESSED):
+            verb = "failed" if item.status == ItemStatus.FAILING else "can no longer tell"
             _revoke_signoff(
-                item.audit, f"The automated check of “{item.control.title}” failed: {summary}"
+                item.audit, f"The automated check of “{item.control.title}” {verb}: {summary}"
             )
         return item
 

@@ -250,10 +250,8 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
     checked = 0
     for item in items:
         passing, summary, snapshot = verdicts[item.control.key]
-        if passing is None:
-            # Unknown (the token cannot read it): neither passing nor failing, so nothing is
-            # recorded; the repository panel shows the same stored verdict and why.
-            continue
+        # Unknown (None: the token cannot read it) is recorded too: an earlier verdict of the
+        # check no longer stands, and the item says why (audits.services.item_record_check).
         item_record_check(
             item=item, passing=passing, summary=summary, snapshot=snapshot, checked_at=checked_at
         )

@@ -11,9 +11,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from safety_reset.audits.models import ItemStatus
 from safety_reset.repo_status.models import ChangeReviewRecord
 from safety_reset.repo_status.services import repository_sync
-from tests.factories import RepositoryFactory
+from tests.factories import RepositoryFactory, SignOffFactory
 
 from .github_fake import (
     FakePull,
@@ -369,10 +370,36 @@ def test_protection_the_token_cannot_read_is_unknown_not_absent(
     )
     assert _verdict(repo, "two-person-review")[0] is None
     assert _verdict(repo, "codeowners")[0] is None
-    # Unknown records nothing: the automated items stay as they were (not checked).
+    # Unknown is recorded as such: checked, no verdict, not assessed, and the reason says why.
     item = automated_audit.items_by_key["no-admin-bypass"]
     item.refresh_from_db()
-    assert item.checked_at is None
+    assert item.checked_at is not None
+    assert item.check_passing is None
+    assert item.status == ItemStatus.NOT_ASSESSED
+    assert "it needs Administration: read" in item.reason
+
+
+def test_a_pass_the_check_can_no_longer_prove_is_not_shown(github, client, system, automated_audit):
+    """Readable and passing first, then the token loses the right to read protection: the
+    item is no longer passing, and a sign-off that counted it is revoked."""
+    automated_audit.system = system
+    automated_audit.save()
+    fake = FakeRepo("acme/later-locked", protection=classic_protection())
+    repo = make_repo(system, github, fake)
+    assert sync(repo, client).ok
+    item = automated_audit.items_by_key["no-admin-bypass"]
+    item.refresh_from_db()
+    assert item.status == ItemStatus.PASSING
+    signoff = SignOffFactory(audit=automated_audit, owner_signed_by=system.owner)
+
+    fake.protection_denied = (403, "Resource not accessible by integration")
+    assert sync(repo, client).ok
+    item.refresh_from_db()
+    assert (item.status, item.check_passing) == (ItemStatus.NOT_ASSESSED, None)
+    assert "cannot read branch protection" in item.reason
+    signoff.refresh_from_db()
+    assert signoff.revoked_at is not None
+    assert "can no longer tell" in signoff.revoked_reason
 
 
 def test_branch_not_protected_is_no_protection(github, client, system):
