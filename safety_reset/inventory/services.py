@@ -448,7 +448,12 @@ def _person_errors(
             _add(errors, "email", f"Someone already signs in with {email}.")
     if role not in Role.values:
         _add(errors, "role", "Choose a role.")
-    elif person is not None and person.pk == actor.pk and role != Role.PROGRAM_MANAGER:
+    elif (
+        person is not None
+        and person.pk == actor.pk
+        and person.role == Role.PROGRAM_MANAGER
+        and role != Role.PROGRAM_MANAGER
+    ):
         _add(errors, "role", "You cannot take away your own program-manager role.")
     if time_zone not in available_timezones():
         _add(errors, "time_zone", f"“{time_zone}” is not a known time zone.")
