@@ -424,7 +424,8 @@ class TestWhatTheAdminNeeds:
         SystemFactory(owner=pending)
         services.person_update(actor=pm, person=pending, email=pending.email, is_active=False)
         pending.refresh_from_db()
-        assert not pending.is_active and not pending.is_deactivated
+        assert not pending.is_active
+        assert not pending.is_deactivated
         with pytest.raises(ValidationError) as excinfo:
             services.person_update(
                 actor=pm, person=pm, email=pm.email, role="program_manager", is_active=False

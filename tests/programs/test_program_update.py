@@ -40,9 +40,7 @@ def test_it_renames_and_moves_the_phases(pm):
         "Ninety days.",
         "Europe/Berlin",
     )
-    assert _days(program) == sorted(
-        [("audit", 1, 20), ("remediate", 21, 80), ("verify", 81, 90)]
-    )
+    assert _days(program) == sorted([("audit", 1, 20), ("remediate", 21, 80), ("verify", 81, 90)])
     assert set(program.phases.values_list("pk", flat=True)) == phase_ids  # updated in place
 
 
@@ -108,4 +106,3 @@ def test_only_a_program_manager_edits_a_program():
             )
     program.refresh_from_db()
     assert program.name == "Reset"
-
