@@ -300,6 +300,9 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
                 )
 
 
+SAVED_FLAG = "_service_admin_saved"
+
+
 class ServiceAdminMixin:
     """Admin writes go through the service that holds the model's rules, never `form.save()`.
 
@@ -313,9 +316,10 @@ class ServiceAdminMixin:
 
     Django then only logs the change: `save_form`, `save_model` and `save_related` write
     nothing (the service did, many-to-many included), and inlines of such an admin must be
-    `ReadOnlyInline`s (what they show changes through the service's fields). The whole POST runs in one transaction that is rolled back unless it ends in a
-    redirect, so an invalid inline formset after a successful service call cannot leave a
-    half-written change behind either.
+    `ReadOnlyInline`s (what they show changes through the service's fields). The whole POST
+    runs in one transaction that is rolled back unless Django went on to save (form and every
+    inline valid), so an invalid inline formset after a successful service call cannot leave
+    a half-written change behind either.
     """
 
     def service_save(self, request: HttpRequest, form: Any, change: bool) -> Any:
@@ -359,7 +363,9 @@ class ServiceAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         with transaction.atomic():
             response = super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
-            if not (300 <= response.status_code < 400):
+            # Django reached save_related only when the form and every inline were valid (a
+            # popup's success is a 200, so the status code cannot tell).
+            if not getattr(request, SAVED_FLAG, False):
                 transaction.set_rollback(True)
         return response
 
@@ -374,6 +380,7 @@ class ServiceAdminMixin:
         # Django the (empty) lists of new, changed and deleted rows its change message reads.
         for formset in formsets:
             formset.save()
+        setattr(request, SAVED_FLAG, True)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -261,6 +261,20 @@ def test_a_team_is_added_and_changed_through_the_service(
     assert (context["actor"], context["action"]) == (admin_user.pk, "team.update")
 
 
+def test_a_team_added_from_the_system_forms_popup_is_kept(admin_client: Client) -> None:
+    """A popup's success is a 200 page, not a redirect: the save is kept all the same."""
+    org = OrgFactory.create()
+    url = _url(Team, "add") + "?_to_field=id&_popup=1"
+    response = _post(
+        admin_client, url, Team, name="Checkout", slug="checkout", org=str(org.pk), _popup="1"
+    )
+    assert response.status_code == 200
+    assert "popup_response" in response.content.decode() or "data-popup-response" in (
+        response.content.decode()
+    )
+    assert Team.objects.filter(slug="checkout", org=org).exists()
+
+
 def test_only_an_empty_team_or_org_is_deleted(admin_client: Client) -> None:
     team = TeamFactory.create()
     PersonFactory.create(team=team)
