@@ -1,4 +1,5 @@
-"""Shared pieces of the admin: related-row counts without N+1, links, filters, history.
+"""Shared pieces of the admin: related-row counts without N+1, links, filters, history, and
+writes through the services (`ServiceAdminMixin`).
 
 Every change list in the project is a fixed number of queries whatever the row count:
 columns that follow a foreign key come from `list_select_related`, and counts of related rows
@@ -12,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import PAGE_VAR, ChangeList
-from django.db import models
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.db.models import F, Func, IntegerField, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -264,6 +267,126 @@ class WorkflowRecordAdmin(admin.ModelAdmin):
     the database cannot see (e.g. the owner signs only when every item is covered). The admin
     shows them, links their history and never writes them, so it cannot disagree.
     """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- Writes through the services ---------------------------------------------------------
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """A service's `ValidationError` (keyed by its input's names) onto the form's fields.
+
+    A key that is no field of the form (the service checks something the admin does not show)
+    becomes a form-wide error that names it, so nothing is lost."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        if field in form.fields:
+            form.add_error(field, errors)
+        else:
+            label = field.replace("_", " ")
+            for message in ValidationError(errors).messages:
+                form.add_error(
+                    None, message if field == NON_FIELD_ERRORS else f"{label}: {message}"
+                )
+
+
+SAVED_FLAG = "_service_admin_saved"
+
+
+class ServiceAdminMixin:
+    """Admin writes go through the service that holds the model's rules, never `form.save()`.
+
+    The subclass writes `service_save(request, form, change)`, which calls the service with
+    `actor=request.user` and the form's cleaned data and returns the saved object. It runs as
+    the last step of the form's validation (after Django's own field and model checks), so a
+    `ValidationError` the service raises, keyed by field, lands on the admin form's fields and
+    the page comes back with the errors, like any other invalid form; a `PermissionDenied`
+    (the person is staff but no program manager) becomes a form-wide error. The service runs
+    in its own savepoint, so a refused write leaves nothing behind.
+
+    Django then only logs the change: `save_form`, `save_model` and `save_related` write
+    nothing (the service did, many-to-many included), and inlines of such an admin must be
+    `ReadOnlyInline`s (what they show changes through the service's fields). The whole POST
+    runs in one transaction that is rolled back unless Django went on to save (form and every
+    inline valid), so an invalid inline formset after a successful service call cannot leave
+    a half-written change behind either.
+    """
+
+    def service_save(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def actor(request: HttpRequest) -> Any:
+        """The person acting: the admin's signed-in user (a `Person`)."""
+        return request.user
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        base = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        model_admin = self
+
+        class ServiceForm(base):  # type: ignore[misc,valid-type]
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                if self._errors or request.method != "POST":
+                    return
+                try:
+                    with transaction.atomic():
+                        self.instance = model_admin.service_save(request, self, change)
+                except ValidationError as exc:
+                    add_service_errors(self, exc)
+                except PermissionDenied as exc:
+                    self.add_error(None, str(exc) or "You may not make this change.")
+
+        ServiceForm.__name__ = base.__name__
+        return ServiceForm
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        with transaction.atomic():
+            response = super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+            # Django reached save_related only when the form and every inline were valid (a
+            # popup's success is a 200, so the status code cannot tell).
+            if not getattr(request, SAVED_FLAG, False):
+                transaction.set_rollback(True)
+        return response
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        return form.instance  # saved by service_save while the form was validated
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Inlines here are ReadOnlyInline: saving their formsets writes nothing, and gives
+        # Django the (empty) lists of new, changed and deleted rows its change message reads.
+        for formset in formsets:
+            formset.save()
+        setattr(request, SAVED_FLAG, True)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that shows rows a service writes: nothing to add, change or delete."""
+
+    extra = 0
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

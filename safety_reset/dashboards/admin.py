@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from safety_reset.core.admin import WorkflowRecordAdmin
 from safety_reset.dashboards.models import ProgressSnapshot
 
 
 @admin.register(ProgressSnapshot)
-class ProgressSnapshotAdmin(admin.ModelAdmin):
+class ProgressSnapshotAdmin(WorkflowRecordAdmin):
+    """Read-only: `snapshot_take` counts each day from the data; a figure typed here would be
+    a burn-up point nothing proves."""
+
     list_display = (
         "program",
         "date",

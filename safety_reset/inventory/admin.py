@@ -1,4 +1,17 @@
-"""Admin for orgs, teams, people, systems and repositories."""
+"""Admin for orgs, teams, people, systems and repositories.
+
+Every add and change of an org, team, person or system goes through `inventory.services`
+(`ServiceAdminMixin`), so the admin keeps the rules the app keeps: a senior reviewer is a
+senior and never the owner, a deactivated person owns nothing, a new system is enrolled in the
+open programs of its scope, and the history names who did it. A person's sign-in fields
+(password, staff and superuser flags, groups, permissions) stay Django's own.
+
+Deletes are refused where they would take rules or records with them: people are switched off
+(`is_active`), never deleted; a system with audits or remediation tasks, a team with people
+or systems and an org with teams are not deleted here. Repositories are listed read-only:
+they change in their system's "repositories" field (`system_update`), and the pull writes
+their sync state.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +30,14 @@ from rest_framework.authtoken.models import TokenProxy
 from safety_reset.core.admin import (
     EventAdmin,
     HistoryLinkMixin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    WorkflowRecordAdmin,
     count_column,
     count_of,
     input_filter,
 )
+from safety_reset.inventory import services
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
 
 TeamEvent = apps.get_model("inventory", "TeamEvent")
@@ -30,8 +47,9 @@ SystemEvent = apps.get_model("inventory", "SystemEvent")
 
 
 @admin.register(Org)
-class OrgAdmin(admin.ModelAdmin):
+class OrgAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "n_teams", "created_at")
+    fields = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
@@ -44,10 +62,25 @@ class OrgAdmin(admin.ModelAdmin):
             .annotate(n_teams=count_of(Team.objects.filter(org=OuterRef("pk"))))
         )
 
+    def service_save(self, request: HttpRequest, form: Any, change: bool) -> Org:
+        data = form.cleaned_data
+        if change:
+            return services.org_update(
+                actor=self.actor(request), org=form.instance, slug=data["slug"], name=data["name"]
+            )
+        return services.org_create(actor=self.actor(request), slug=data["slug"], name=data["name"])
+
+    def has_delete_permission(self, request: HttpRequest, obj: Org | None = None) -> bool:
+        # One at a time (no bulk delete that would skip this check), and only an empty org.
+        if obj is None or obj.teams.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Team)
-class TeamAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class TeamAdmin(ServiceAdminMixin, HistoryLinkMixin, admin.ModelAdmin):
     history_model = TeamEvent
+    fields = ("name", "slug", "org", "history")
     list_display = ("name", "slug", "org", "n_members", "n_systems")
     list_select_related = ("org",)
     list_filter = ("org",)
@@ -72,36 +105,78 @@ class TeamAdmin(HistoryLinkMixin, admin.ModelAdmin):
             )
         )
 
+    def service_save(self, request: HttpRequest, form: Any, change: bool) -> Team:
+        data = form.cleaned_data
+        fields = {"slug": data["slug"], "name": data["name"], "org": data["org"]}
+        if change:
+            return services.team_update(actor=self.actor(request), team=form.instance, **fields)
+        return services.team_create(actor=self.actor(request), **fields)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
+        # Only an empty team: deleting one would quietly take its people off it.
+        if obj is None or obj.members.exists() or obj.systems.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 # --- People ------------------------------------------------------------------------------
 
+# The person fields `person_create` / `person_update` rule over, and the ones Django's user
+# admin keeps (sign-in, permissions, email preferences).
+PERSON_SERVICE_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "role",
+    "is_senior",
+    "team",
+    "manager",
+    "time_zone",
+    "github_login",
+)
+PERSON_DJANGO_FIELDS = (
+    "is_staff",
+    "is_superuser",
+    "digest_enabled",
+    "reminders_enabled",
+    "last_login",
+    "date_joined",
+)
 
-class _EmailFormMixin(forms.ModelForm):
-    """Email is the login: stored lower-case, unique whatever its case."""
 
-    def clean_email(self) -> str:
-        email = Person.objects.normalize_email(self.cleaned_data["email"]).strip().lower()
-        clash = Person.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError("A person with this email address already exists.")
-        return email
+def _person_as_saved(person: Person, data: dict[str, Any]) -> dict[str, Any]:
+    """`person_update` replaces every field: those the form does not show stay as saved."""
+    saved = Person.objects.get(pk=person.pk)
+    out = {name: getattr(saved, name) for name in PERSON_SERVICE_FIELDS}
+    if "is_active" in data:
+        out["is_active"] = data["is_active"]
+    return out
 
 
-class PersonCreationForm(_EmailFormMixin, AdminUserCreationForm):
+# Email is the login, stored lower-case and unique whatever its case: person_create and
+# person_update say so (the model's own unique check is case-sensitive).
+
+
+class PersonCreationForm(AdminUserCreationForm):
     class Meta:
         model = Person
         fields = ("email",)
 
 
-class PersonChangeForm(_EmailFormMixin, UserChangeForm):
+class PersonChangeForm(UserChangeForm):
     class Meta:
         model = Person
         fields = ("email",)  # the admin's fieldsets add the rest
 
 
 @admin.register(Person)
-class PersonAdmin(UserAdmin):
-    """Django's user admin with the email address as the username."""
+class PersonAdmin(ServiceAdminMixin, UserAdmin):
+    """Django's user admin with the email address as the username.
+
+    What the program rules over (email, names, role, seniority, team, manager, time zone,
+    GitHub login, switching someone off) is written by `person_create` / `person_update`;
+    the sign-in fields and email preferences are then saved as Django's user admin would.
+    """
 
     form = PersonChangeForm
     add_form = PersonCreationForm
@@ -181,6 +256,33 @@ class PersonAdmin(UserAdmin):
             )
         )
 
+    def service_save(self, request: HttpRequest, form: Any, change: bool) -> Person:
+        data = form.cleaned_data
+        ruled = {name: data[name] for name in PERSON_SERVICE_FIELDS if name in data}
+        if change:
+            person = services.person_update(
+                actor=self.actor(request),
+                person=form.instance,
+                **{**_person_as_saved(form.instance, data), **ruled},
+            )
+        else:
+            person = services.person_create(actor=self.actor(request), **ruled)
+            if data.get("set_usable_password"):
+                person.set_password(data["password1"])
+                person.save(update_fields=["password"])
+        own = [name for name in PERSON_DJANGO_FIELDS if name in data]
+        for name in own:
+            setattr(person, name, data[name])
+        if own:
+            person.save(update_fields=own)
+        for name in ("groups", "user_permissions"):
+            if name in data:
+                getattr(person, name).set(data[name])
+        return person
+
+    def has_delete_permission(self, request: HttpRequest, obj: Person | None = None) -> bool:
+        return False  # switch them off instead (is_active): their evidence and sign-offs stay
+
 
 # DRF's API-token admin, fitted to 20,000 people: the user is joined in the list and picked by
 # autocomplete in the form (DRF's own renders a select of every person).
@@ -197,17 +299,39 @@ class TokenAdmin(DrfTokenAdmin):
 # --- Systems and repositories ------------------------------------------------------------
 
 
-class RepositoryInline(admin.TabularInline):
+class RepositoryInline(ReadOnlyInline):
     model = Repository
     fields = ("provider", "full_name", "url", "default_branch", "last_synced_at", "last_error")
-    readonly_fields = ("last_synced_at", "last_error")
-    extra = 0
     show_change_link = True
+    verbose_name_plural = "repositories (change them in the field above)"
+
+
+class SystemAdminForm(forms.ModelForm):
+    repositories = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="One repository URL per line (GitHub, GitLab or any git URL). A URL taken "
+        "out is removed with its recorded changes; a new one starts unsynced.",
+    )
+
+    class Meta:
+        model = System
+        fields = ("slug",)  # the admin's fieldsets add the rest
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and "repositories" in self.fields:
+            urls = self.instance.repositories.values_list("url", flat=True)
+            self.initial.setdefault("repositories", "\n".join(urls))
+
+    def clean_repositories(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["repositories"].splitlines()]
 
 
 @admin.register(System)
-class SystemAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class SystemAdmin(ServiceAdminMixin, HistoryLinkMixin, admin.ModelAdmin):
     history_model = SystemEvent
+    form = SystemAdminForm
     list_display = (
         "slug",
         "name",
@@ -248,7 +372,7 @@ class SystemAdmin(HistoryLinkMixin, admin.ModelAdmin):
             },
         ),
         ("People", {"fields": ("team", "owner", "senior_reviewer", "delegates")}),
-        ("Dependencies", {"fields": ("depends_on",)}),
+        ("Dependencies and code", {"fields": ("depends_on", "repositories")}),
     )
 
     n_repositories = count_column(
@@ -264,6 +388,36 @@ class SystemAdmin(HistoryLinkMixin, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(n_repositories=count_of(Repository.objects.filter(system=OuterRef("pk"))))
         )
+
+    def service_save(self, request: HttpRequest, form: Any, change: bool) -> System:
+        data = form.cleaned_data
+        fields = {
+            name: data[name]
+            for name in (
+                "slug",
+                "name",
+                "team",
+                "owner",
+                "senior_reviewer",
+                "tier",
+                "blast_radius",
+                "description",
+                "is_active",
+            )
+        }
+        fields["delegates"] = list(data["delegates"])
+        fields["depends_on"] = list(data["depends_on"])
+        fields["repositories"] = data["repositories"]
+        if change:
+            return services.system_update(actor=self.actor(request), system=form.instance, **fields)
+        return services.system_create(actor=self.actor(request), **fields)
+
+    def has_delete_permission(self, request: HttpRequest, obj: System | None = None) -> bool:
+        # Deleting a system deletes its audits, items, evidence, sign-offs and tasks with it:
+        # only one never enrolled and without tasks goes, one at a time (no bulk delete).
+        if obj is None or obj.audits.exists() or obj.tasks.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class ProviderHasErrorFilter(admin.SimpleListFilter):
@@ -284,7 +438,10 @@ class ProviderHasErrorFilter(admin.SimpleListFilter):
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(WorkflowRecordAdmin):
+    """Read-only: a system's repositories change through `system_update` (its admin's
+    "repositories" field), and their sync state is written by the pull."""
+
     list_display = (
         "full_name",
         "system",

@@ -190,6 +190,7 @@ def system_create(
     delegates: Sequence[Person] = (),
     depends_on: Sequence[System] = (),
     repositories: Sequence[str] = (),
+    is_active: bool = True,
 ) -> System:
     """Add a system to the inventory; every open program whose scope it is in enrols it
     (programs.services, through `systems_saved`), so it shows up on every list at once."""
@@ -222,6 +223,7 @@ def system_create(
             owner=owner,
             senior_reviewer=senior_reviewer,
             blast_radius=blast_radius,
+            is_active=is_active,
         )
         _save(system)
         system.delegates.set(delegates)
@@ -251,11 +253,14 @@ def system_update(
     delegates: Sequence[Person] = (),
     depends_on: Sequence[System] = (),
     repositories: Sequence[str] = (),
+    is_active: bool | None = None,
 ) -> System:
     """Change a system: every field of the form at once (a full replacement).
 
     Repositories not in the new list are removed with their recorded changes; new URLs are
-    added and start unsynced.
+    added and start unsynced. `is_active` None leaves it as it is (the app's form does not
+    show it; the admin's does): an inactive system leaves every program's scope for new
+    enrolments, its audits stay.
     """
     require(can_manage_program(actor), "Only a program manager can edit systems.")
     system = System.objects.select_for_update().get(pk=system.pk)
@@ -286,6 +291,8 @@ def system_update(
         system.slug, system.name, system.description = slug, name, description.strip()
         system.tier, system.team, system.blast_radius = tier, team, blast_radius
         system.owner, system.senior_reviewer = owner, senior_reviewer
+        if is_active is not None:
+            system.is_active = is_active
         _save(system)  # always saved, so the history gets an event carrying the notes
         system.delegates.set(delegates)
         system.depends_on.set(depends_on)
@@ -360,6 +367,21 @@ def org_create(*, actor: Person, slug: str, name: str) -> Org:
     return org
 
 
+@transaction.atomic
+def org_update(*, actor: Person, org: Org, slug: str, name: str) -> Org:
+    require(can_manage_program(actor), "Only a program manager can edit orgs.")
+    org = Org.objects.select_for_update().get(pk=org.pk)
+    slug, name = slug.strip().lower(), name.strip()
+    errors = _slug_name_errors(Org, org, slug, name, "org")
+    if name and Org.objects.filter(name__iexact=name).exclude(pk=org.pk).exists():
+        _add(errors, "name", f"An org named “{name}” already exists.")
+    _raise(errors)
+    with _context(actor, "org.update"):
+        org.slug, org.name = slug, name
+        _save(org)
+    return org
+
+
 def _team_errors(team: Team | None, slug: str, name: str, org: Org | None) -> Errors:
     errors = _slug_name_errors(Team, team, slug, name, "team")
     if org is None:
@@ -426,7 +448,12 @@ def _person_errors(
             _add(errors, "email", f"Someone already signs in with {email}.")
     if role not in Role.values:
         _add(errors, "role", "Choose a role.")
-    elif person is not None and person.pk == actor.pk and role != Role.PROGRAM_MANAGER:
+    elif (
+        person is not None
+        and person.pk == actor.pk
+        and person.role == Role.PROGRAM_MANAGER
+        and role != Role.PROGRAM_MANAGER
+    ):
         _add(errors, "role", "You cannot take away your own program-manager role.")
     if time_zone not in available_timezones():
         _add(errors, "time_zone", f"“{time_zone}” is not a known time zone.")
@@ -511,7 +538,12 @@ def person_update(
     manager: Person | None = None,
     time_zone: str = "UTC",
     github_login: str = "",
+    is_active: bool | None = None,
 ) -> Person:
+    """Change a person. `is_active` None leaves it as it is; False switches them off, which
+    is refused when they would switch themselves off, and, once they have signed in, while
+    they own or review a system (a deactivated person owns nothing; see
+    `Person.is_deactivated`)."""
     require(can_manage_program(actor), "Only a program manager can edit people.")
     person = Person.objects.select_for_update().get(pk=person.pk)
     email = email.strip().lower()
@@ -525,6 +557,7 @@ def person_update(
             manager=manager,
             time_zone=time_zone,
         )
+        | _deactivation_errors(actor=actor, person=person, is_active=is_active)
     )
     with _context(actor, "person.update"):
         person.email, person.first_name, person.last_name = (
@@ -535,5 +568,27 @@ def person_update(
         person.role, person.is_senior = role, is_senior
         person.team, person.manager, person.time_zone = team, manager, time_zone
         person.github_login = github_login.strip()
+        if is_active is not None:
+            person.is_active = is_active
         _save(person)
     return person
+
+
+def _deactivation_errors(*, actor: Person, person: Person, is_active: bool | None) -> Errors:
+    errors: Errors = {}
+    if is_active is not False or not person.is_active:
+        return errors
+    if person.pk == actor.pk:
+        _add(errors, "is_active", "You cannot switch yourself off.")
+    if person.last_login is None:
+        return errors  # never signed in: switched off they are pending, not deactivated
+    owned = System.objects.filter(owner=person).count()
+    reviewed = System.objects.filter(senior_reviewer=person).count()
+    if owned or reviewed:
+        _add(
+            errors,
+            "is_active",
+            f"{person.email} owns {owned} and reviews {reviewed} system(s): a deactivated "
+            "person owns nothing, so give those systems another owner and reviewer first.",
+        )
+    return errors

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from safety_reset.core.admin import WorkflowRecordAdmin
 from safety_reset.notifications.models import NotificationLog
 
 
 @admin.register(NotificationLog)
-class NotificationLogAdmin(admin.ModelAdmin):
+class NotificationLogAdmin(WorkflowRecordAdmin):
+    """Read-only: the sending services write it under a row lock, and a row edited or deleted
+    here would send a reminder twice or never."""
+
     list_display = (
         "recipient",
         "kind",

@@ -7,19 +7,23 @@ the same program therefore run one after the other, and neither can miss the oth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pghistory
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from safety_reset.audits.models import Audit, ChecklistItem
 from safety_reset.catalog.models import Control
-from safety_reset.inventory.models import System
+from safety_reset.core.models import validate_time_zone
+from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.permissions import can_manage_program, require
 
-from .models import Program
+from .models import Phase, PhaseKind, Program
 from .selectors import programs_open, scope_q
 
 
@@ -108,3 +112,88 @@ def systems_saved(*, systems: Iterable[System], **_: Any) -> None:
         return
     for program in programs_open():
         program_enrol(program, System.objects.filter(pk__in=pks))
+
+
+# --- Update ---
+
+
+PhaseDays = tuple[str, int, int]  # (kind, start_day, end_day)
+
+
+def _phase_errors(program: Program, phases: Sequence[PhaseDays]) -> list[str]:
+    """The phases, in day order, start on day 1, follow each other without gap or overlap,
+    and end inside the program's length; each kind at most once."""
+    errors: list[str] = []
+    kinds = [kind for kind, _, _ in phases]
+    unknown = sorted(set(kinds) - set(PhaseKind.values))
+    if unknown:
+        errors.append(f"Unknown phase kind(s): {', '.join(unknown)}.")
+    if len(set(kinds)) != len(kinds):
+        errors.append("Each kind of phase comes once.")
+    expected = 1
+    for kind, start, end in sorted(phases, key=lambda p: p[1]):
+        label = PhaseKind(kind).label if kind in PhaseKind.values else kind
+        if end < start:
+            errors.append(f"{label} ends (day {end}) before it starts (day {start}).")
+        if start != expected:
+            where = "starts on day 1" if expected == 1 else f"starts on day {expected}"
+            errors.append(
+                f"{label} starts on day {start}; the phases follow each other without gap or "
+                f"overlap, so it {where}."
+            )
+        expected = end + 1
+    if phases and expected - 1 > program.length_days:
+        errors.append(
+            f"The last phase ends on day {expected - 1}, after the program's "
+            f"{program.length_days} days."
+        )
+    return errors
+
+
+@transaction.atomic
+def program_update(
+    *,
+    actor: Person,
+    program: Program,
+    name: str,
+    description: str = "",
+    time_zone: str,
+    phases: Sequence[PhaseDays],
+) -> Program:
+    """Change a program's name, description, time zone and phase days (all at once).
+
+    Its catalog changes through `program_change_catalog`, its dates and scope do not change
+    here (enrolment depends on them), and a closed program does not change at all.
+    """
+    require(can_manage_program(actor), "Only a program manager can edit a program.")
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    if program.is_closed:
+        raise ValidationError(
+            f"{program.name} was closed on {program.today(program.closed_at)}; a closed program "
+            "is kept as it was and cannot be edited."
+        )
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors.setdefault("name", []).append("Give the program a name.")
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as exc:
+        errors.setdefault("time_zone", []).extend(exc.messages)
+    phase_errors = _phase_errors(program, phases)
+    if phase_errors:
+        errors["phases"] = phase_errors
+    if errors:
+        raise ValidationError(errors)
+    with pghistory.context(actor=actor.pk, action="program.update"):
+        program.name, program.description = name, description.strip()
+        program.time_zone = time_zone
+        program.save(update_fields=["name", "description", "time_zone", "updated_at"])
+        wanted = {kind: (start, end) for kind, start, end in phases}
+        program.phases.exclude(kind__in=list(wanted)).delete()
+        existing = {phase.kind: phase for phase in program.phases.all()}
+        for kind, (start, end) in wanted.items():
+            phase = existing.get(kind) or Phase(program=program, kind=kind)
+            phase.start_day, phase.end_day = start, end
+            phase.save()
+    return program

@@ -9,7 +9,10 @@ from safety_reset.repo_status.models import ChangeReviewRecord, WebhookDelivery
 
 
 @admin.register(ChangeReviewRecord)
-class ChangeReviewRecordAdmin(admin.ModelAdmin):
+class ChangeReviewRecordAdmin(WorkflowRecordAdmin):
+    """Read-only: the pull (`change_store`) writes what the forge says, and the control
+    verdicts are computed from it; an edited record would be proof nobody gave."""
+
     formfield_overrides = HTTPS_URL_FIELDS
     list_display = (
         "__str__",

@@ -380,3 +380,70 @@ def test_pending_people_may_be_named_but_deactivated_ones_may_not():
             senior_reviewer=SeniorFactory(),
         )
     assert "deactivated" in excinfo.value.message_dict["owner"][0]
+
+
+class TestWhatTheAdminNeeds:
+    """Service arguments the admin's forms need (org edits, switching people and systems off)."""
+
+    def test_org_update_renames_and_keeps_names_unique(self, pm):
+        OrgFactory(slug="retail", name="Retail")
+        org = OrgFactory(slug="wholesale", name="Wholesale")
+        with pytest.raises(ValidationError) as excinfo:
+            services.org_update(actor=pm, org=org, slug="retail", name="RETAIL")
+        assert set(_errors(excinfo)) == {"slug", "name"}
+        services.org_update(actor=pm, org=org, slug=" Wholesale-EU ", name=" Wholesale EU ")
+        org.refresh_from_db()
+        assert (org.slug, org.name) == ("wholesale-eu", "Wholesale EU")
+
+    def test_only_a_program_manager_edits_an_org(self):
+        org = OrgFactory(name="Retail")
+        with pytest.raises(PermissionDenied):
+            services.org_update(actor=PersonFactory(), org=org, slug=org.slug, name="Other")
+        org.refresh_from_db()
+        assert org.name == "Retail"
+
+    def test_a_person_who_owns_or_reviews_a_system_is_not_switched_off(self, pm):
+        system = SystemFactory(owner=PersonFactory(last_login=timezone.now()))
+        system.senior_reviewer.last_login = timezone.now()
+        system.senior_reviewer.save()
+        for person in (system.owner, system.senior_reviewer):
+            with pytest.raises(ValidationError) as excinfo:
+                services.person_update(
+                    actor=pm,
+                    person=person,
+                    email=person.email,
+                    is_senior=person.is_senior,
+                    is_active=False,
+                )
+            assert "a deactivated person owns nothing" in _errors(excinfo)["is_active"][0]
+            person.refresh_from_db()
+            assert person.is_active
+
+    def test_a_pending_owner_may_be_switched_off_and_nobody_switches_themselves_off(self, pm):
+        pending = PersonFactory(last_login=None)
+        SystemFactory(owner=pending)
+        services.person_update(actor=pm, person=pending, email=pending.email, is_active=False)
+        pending.refresh_from_db()
+        assert not pending.is_active
+        assert not pending.is_deactivated
+        with pytest.raises(ValidationError) as excinfo:
+            services.person_update(
+                actor=pm, person=pm, email=pm.email, role="program_manager", is_active=False
+            )
+        assert "yourself" in _errors(excinfo)["is_active"][0]
+
+    def test_is_active_none_leaves_a_person_and_a_system_as_they_are(self, pm):
+        person = PersonFactory(is_active=False)
+        services.person_update(actor=pm, person=person, email=person.email)
+        person.refresh_from_db()
+        assert not person.is_active
+        system = services.system_create(actor=pm, **_fields(), is_active=False)
+        fields = _fields(owner=system.owner, senior_reviewer=system.senior_reviewer)
+        services.system_update(actor=pm, system=system, **{**fields, "team": system.team})
+        system.refresh_from_db()
+        assert not system.is_active
+        services.system_update(
+            actor=pm, system=system, **{**fields, "team": system.team}, is_active=True
+        )
+        system.refresh_from_db()
+        assert system.is_active
