@@ -93,9 +93,11 @@ def _v2(pm, program: Program, *, severity: str = "medium") -> Catalog:
 
 def _snapshot(program: Program) -> tuple:
     return (
-        sorted(ChecklistItem.objects.filter(audit__program=program).values_list(
-            "pk", "control_id", "status"
-        )),
+        sorted(
+            ChecklistItem.objects.filter(audit__program=program).values_list(
+                "pk", "control_id", "status"
+            )
+        ),
         sorted(SignOff.objects.values_list("pk", "revoked_at")),
         Program.objects.get(pk=program.pk).catalog_id,
     )
@@ -158,7 +160,8 @@ def test_a_non_critical_control_keeps_signoffs_and_nobody_is_late_before_the_due
     assert (row.deadline, row.overdue) == (due, False)
     manager = owner.manager
     assert not [
-        line for line in escalation_lines(manager=manager, now=timezone.now())
+        line
+        for line in escalation_lines(manager=manager, now=timezone.now())
         if "not assessed" in line.detail
     ]
     # ... but late after it.
@@ -213,12 +216,18 @@ def test_the_rebased_plan_asks_for_added_items_from_their_start_to_their_due_day
 @pytest.mark.parametrize(
     ("setup", "field"),
     [
-        (lambda p: Program.objects.filter(pk=p.pk).update(
-            closed_at=timezone.now(), closed_by=PersonFactory()
-        ), "program"),
-        (lambda p: Program.objects.filter(pk=p.pk).update(
-            start_date=timezone.now().date() - dt.timedelta(days=200)
-        ), "program"),
+        (
+            lambda p: Program.objects.filter(pk=p.pk).update(
+                closed_at=timezone.now(), closed_by=PersonFactory()
+            ),
+            "program",
+        ),
+        (
+            lambda p: Program.objects.filter(pk=p.pk).update(
+                start_date=timezone.now().date() - dt.timedelta(days=200)
+            ),
+            "program",
+        ),
     ],
     ids=["closed", "ended"],
 )
@@ -257,8 +266,10 @@ def test_a_draft_or_a_catalog_with_an_unimplemented_automated_control_is_refused
 def test_only_a_program_manager_changes_the_catalog(pm, role):
     program = _program(2)
     v2 = _v2(pm, program)
-    someone = PersonFactory(role="member", is_senior=True) if role == "senior" else PersonFactory(
-        role=role
+    someone = (
+        PersonFactory(role="member", is_senior=True)
+        if role == "senior"
+        else PersonFactory(role=role)
     )
     before = _snapshot(program)
     with pytest.raises(PermissionDenied):
@@ -274,9 +285,12 @@ def test_the_apply_takes_the_same_number_of_queries_at_two_sizes(pm):
         with CaptureQueriesContext(connection) as queries:
             program_change_catalog(actor=pm, program=program, catalog=v2)
         counts.append(len(queries))
-        assert ChecklistItem.objects.filter(
-            audit__program=program, control__key="incident-runbook"
-        ).count() == n
+        assert (
+            ChecklistItem.objects.filter(
+                audit__program=program, control__key="incident-runbook"
+            ).count()
+            == n
+        )
     assert counts[0] == counts[1], counts
 
 
@@ -314,18 +328,20 @@ def test_a_system_enrolled_during_a_catalog_change_gets_the_new_versions_items(p
         system = SystemFactory(slug=f"late-{attempt}")
         System.objects.filter(pk=system.pk).update(is_active=True)
 
-        def enrol() -> None:
+        def enrol(program: Program = program, system: System = system) -> None:
             with transaction.atomic():
                 program_enrol(program, System.objects.filter(pk=system.pk))
                 connection.cursor().execute("SELECT pg_sleep(0.02)")
 
-        def change() -> None:
+        def change(program: Program = program, v2: Catalog = v2) -> None:
             program_change_catalog(actor=pm, program=program, catalog=v2)
 
         _together([enrol, change] if attempt % 2 else [change, enrol])
         items = ChecklistItem.objects.filter(audit__system=system, audit__program=program)
         # Enrolled first, its old-rule item was retired with the others: not applicable.
-        assert set(items.filter(control__retired_at__isnull=False).values_list("status", flat=True)) <= {"not_applicable"}
+        assert set(
+            items.filter(control__retired_at__isnull=False).values_list("status", flat=True)
+        ) <= {"not_applicable"}
         keys = set(
             items.filter(control__retired_at__isnull=True).values_list(
                 "control__catalog", "control__key"
