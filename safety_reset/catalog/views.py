@@ -19,7 +19,7 @@ from safety_reset.inventory.views import manager, reader
 from safety_reset.programs.models import Program
 from safety_reset.programs.services import (
     program_change_catalog,
-    program_change_catalog_preview,
+    program_change_catalog_dry_run,
 )
 
 from . import selectors, services
@@ -176,7 +176,9 @@ def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
                     f"{done.signoffs_revoked} sign-offs revoked.",
                 )
                 return redirect("catalog:program_controls", slug=program.slug)
-            preview = program_change_catalog_preview(program, catalog, grace_days=grace)
+            preview = program_change_catalog_dry_run(
+                actor=actor, program=program, catalog=catalog, grace_days=grace
+            )
         except ValidationError as exc:
             form.add_service_errors(exc)
     return render(

@@ -251,6 +251,18 @@ def program_change_catalog_preview(
     return CatalogChange(program, catalog, due, added, retired, kept, rows)
 
 
+def program_change_catalog_dry_run(
+    *, actor: Person, program: Program, catalog: Catalog, grace_days: int = 14
+) -> CatalogChange:
+    """The preview behind the confirm page and the API's `dry_run`: the same permission and
+    refusals as `program_change_catalog`, nothing written."""
+    require(can_manage_program(actor), "Only a program manager can change a program's catalog.")
+    errors = _change_errors(program, catalog, grace_days)
+    if errors:
+        raise ValidationError(errors)
+    return program_change_catalog_preview(program, catalog, grace_days=grace_days)
+
+
 def program_change_catalog(
     *, actor: Person, program: Program, catalog: Catalog, grace_days: int = 14
 ) -> CatalogChange:
