@@ -364,3 +364,23 @@ def test_edit_form_keeps_input_on_error_and_shows_history(client, pm):
     assert "Original" in html
     control.refresh_from_db()
     assert control.title == "Second"
+
+
+@pytest.mark.parametrize("audits", [3, 30])
+def test_the_change_preview_page_takes_a_fixed_number_of_queries(client, audits):
+    pm = PersonFactory(role="program_manager")
+    program = ProgramFactory(slug="reset")
+    ControlFactory(catalog=program.catalog, key="two-person-review")
+    for _ in range(audits):
+        AuditFactory(program=program)
+    v2 = services.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    services.control_add(actor=pm, catalog=v2, **NEW_CONTROL)
+    services.catalog_publish(actor=pm, draft=v2)
+    client.force_login(pm)
+    url = reverse("catalog:program_change_version", args=["reset"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"catalog": v2.pk, "grace_days": 14})
+    assert response.context["preview"].items_added == audits
+    # Session, person, program, the chosen version, its unimplemented automated controls, the
+    # old and new controls, the audits with counts, then the form's choices.
+    assert len(queries) == 9, [q["sql"][:100] for q in queries]
