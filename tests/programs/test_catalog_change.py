@@ -352,3 +352,26 @@ def test_a_system_enrolled_during_a_catalog_change_gets_the_new_versions_items(p
             (v2.pk, "threat-model"),
             (v2.pk, "incident-runbook"),
         }, attempt
+
+
+def test_on_the_demo_program_the_verdict_and_sign_offs_survive_a_non_critical_addition(pm):
+    """The demo's day-41 program (with its snapshots, so the pace counts): publishing v2 with
+    one attestation control and moving the program leaves the verdict and every sign-off."""
+    from safety_reset.demo.services import demo_seed
+
+    demo_seed(systems=30, day=41, seed=7)
+    program = Program.objects.prefetch_related("phases").get()
+    before = program_progress(program=program, today=program.today()).verdict
+    signed = set(SignOff.objects.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    draft = catalog.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    catalog.control_add(actor=pm, catalog=draft, severity="high", **ADDED)
+    v2 = catalog.catalog_publish(actor=pm, draft=draft)
+    preview = program_change_catalog_preview(program, v2)
+    assert (preview.items_added, preview.signoffs_revoked) == (30, 0)
+    program_change_catalog(actor=pm, program=program, catalog=v2)
+    program = Program.objects.prefetch_related("phases").get()
+    after = program_progress(program=program, today=program.today()).verdict
+    assert after.status == before.status, (before.lines, after.lines)
+    assert set(SignOff.objects.filter(revoked_at__isnull=True).values_list("pk", flat=True)) == (
+        signed
+    )
