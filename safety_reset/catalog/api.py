@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -201,7 +201,11 @@ class ProgramCatalogChangeView(APIView):
 
     permission_classes = [ReadsWholeProgram]
 
-    @extend_schema(request=CatalogChangeInSerializer, responses={200: CatalogChangeOutSerializer})
+    @extend_schema(
+        request=CatalogChangeInSerializer,
+        responses={200: CatalogChangeOutSerializer},
+        parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH)],
+    )
     def post(self, request: Request, slug: str) -> Response:
         program = get_object_or_404(Program, slug=slug)
         data = CatalogChangeInSerializer(data=request.data)
