@@ -8,7 +8,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ItemStatus, SignOff
+from safety_reset.audits.models import Audit, ItemStatus
 from safety_reset.inventory.selectors import Change, HistorySpec, event_model, recent_changes
 from safety_reset.programs.models import Program
 
@@ -111,11 +111,6 @@ def control_changes(
     if control is not None:
         events = events.filter(pgh_obj_id=control.pk)
     return recent_changes(spec=CONTROL_HISTORY, events=events, limit=limit)
-
-
-def program_signoffs_active_count(*, program: Program) -> int:
-    """Sign-offs a new control would reopen (complete, or waiting for the senior)."""
-    return SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).count()
 
 
 def control_items_count(*, control: Control) -> int:

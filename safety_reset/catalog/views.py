@@ -1,4 +1,6 @@
-"""The catalog pages: a program's controls with their item counts; add, edit, retire a control.
+"""The catalog pages: catalog versions (start a draft, add, edit, retire its controls, publish),
+a program's controls with their item counts, and moving a program to another version (a
+preview, then the change).
 
 Reading: program managers and viewers; every write: program managers only (the same rule as
 the inventory pages, tests/catalog/test_catalog_pages.py pins it).
