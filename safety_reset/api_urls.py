@@ -23,6 +23,7 @@ router.register("people", inventory.PersonViewSet, basename="person")
 router.register("systems/import", inventory.SystemImportViewSet, basename="system-import")
 router.register("systems", inventory.SystemViewSet, basename="system")
 router.register("repositories", inventory.RepositoryViewSet, basename="repository")
+router.register("catalogs", catalog.CatalogViewSet, basename="catalog")
 router.register("controls", catalog.ControlViewSet, basename="control")
 router.register("programs", audits.ProgramViewSet, basename="program")
 router.register("audits", audits.AuditViewSet, basename="audit")
@@ -44,6 +45,11 @@ urlpatterns = [
         r"^v1/programs/(?P<pk>[^/.]+)/progress/$",
         dashboards.ProgressView.as_view(),
         name="program-progress",
+    ),
+    re_path(
+        r"^v1/programs/(?P<slug>[^/.]+)/change-catalog/$",
+        catalog.ProgramCatalogChangeView.as_view(),
+        name="program-change-catalog",
     ),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

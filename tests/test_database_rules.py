@@ -207,6 +207,17 @@ def test_catalog_name_and_version_unique() -> None:
     assert Catalog.objects.filter(name="Test reset catalog").count() == 2
 
 
+@covers("catalog_slug_version_unique", "catalog_one_draft_per_family")
+def test_catalog_version_unique_in_its_family_and_one_draft_at_a_time() -> None:
+    Catalog.objects.create(slug="test-fam", name="Test family", version=1)
+    with refused_by("catalog_slug_version_unique"):
+        Catalog.objects.create(slug="test-fam", name="Test family renamed", version=1)
+    Catalog.objects.create(slug="test-fam", name="Test family", version=2, published_at=None)
+    with refused_by("catalog_one_draft_per_family"):
+        Catalog.objects.create(slug="test-fam", name="Test family", version=3, published_at=None)
+    Catalog.objects.create(slug="test-other", name="Test other", version=1, published_at=None)
+
+
 @covers("control_key_unique_in_catalog")
 def test_control_key_unique_in_its_catalog() -> None:
     control = ControlFactory.create(key="test-codeowners")

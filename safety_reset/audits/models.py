@@ -7,6 +7,8 @@ approver is not its requester, an audit's two signatures are by two different pe
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pghistory
 from django.conf import settings
 from django.db import models
@@ -47,6 +49,17 @@ class ItemStatus(models.TextChoices):
 COVERED_STATUSES = (ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE, ItemStatus.EXCEPTED)
 
 
+def may_be_late_q(today: dt.date, prefix: str = "") -> Q:
+    """Items that may count as late today: those following the phase deadlines (no due date of
+    their own) and those whose own due date has passed.
+
+    The one rule of lateness for checklist items: an item with a due date (a control added
+    mid-program, see `programs.services.program_change_catalog`) is never late before it,
+    whatever phase deadline has passed. Every reader of "late", "overdue", "behind" or "not
+    assessed after the Audit phase" filters with it; `prefix` is the lookup path to the item."""
+    return Q(**{f"{prefix}due_date__isnull": True}) | Q(**{f"{prefix}due_date__lt": today})
+
+
 class StatusSource(models.TextChoices):
     NONE = "none", "Not yet assessed"
     PERSON = "person", "A person"
@@ -81,6 +94,12 @@ class ChecklistItem(TimeStampedModel):
     )
     check_passing = models.BooleanField(
         null=True, blank=True, help_text="The automated check's last verdict (empty: never run)."
+    )
+    due_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Its own deadline (a control added mid-program gets a grace period); "
+        "empty: the phase deadlines, as for every item enrolled at the start.",
     )
 
     class Meta:

@@ -19,6 +19,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -46,6 +47,7 @@ from .models import (
     StatusSource,
     Waiver,
     WaiverState,
+    may_be_late_q,
 )
 
 if TYPE_CHECKING:
@@ -715,10 +717,20 @@ def my_systems(
             audit__system=OuterRef("pk"), audit__program=program, revoked_at__isnull=True
         )
     )
+    # Items not assessed that are not late before their own due date (`may_be_late_q`): when
+    # every item left to assess is one of them, the deadline is the earliest of their dates.
+    own_due = Q(
+        audits__items__audit__program=program,
+        audits__items__status=ItemStatus.NOT_ASSESSED,
+    ) & ~may_be_late_q(today, "audits__items__")
     systems = (
         systems_with_progress(user=person, program=program)
         .filter(id__in=System.objects.filter(_involved(person)).values("id"))
-        .annotate(owner_signed=owner_signed)
+        .annotate(
+            owner_signed=owner_signed,
+            items_due_later=Count("audits__items", filter=own_due),
+            items_due_on=Min("audits__items__due_date", filter=own_due),
+        )
         .order_by("name")[:limit]
     )
     deadlines = phase_deadlines(program)
@@ -732,7 +744,11 @@ def my_systems(
             else "Delegate"
         )
         step, phase = _next_step(system, role)
-        rows.append(MySystem(system, role, step, deadlines.get(phase) if phase else None, today))
+        deadline = deadlines.get(phase) if phase else None
+        left: int = getattr(system, "items_not_assessed", 0)
+        if phase == PhaseKind.AUDIT and left and system.items_due_later == left:
+            deadline = system.items_due_on
+        rows.append(MySystem(system, role, step, deadline, today))
     return rows
 
 

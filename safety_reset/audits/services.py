@@ -21,7 +21,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from safety_reset.catalog.models import Control
 from safety_reset.core.uploads import detected_type
 from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import (
@@ -29,7 +28,6 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
-from safety_reset.programs.models import Program
 
 from . import rules
 from .models import (
@@ -599,18 +597,3 @@ def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
     signoff.revoked_reason = reason
     signoff.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
     return signoff
-
-
-def signoffs_revoke_for_new_control(*, program: Program, control: Control) -> int:
-    """A control added to a running program leaves every audit with an item not yet assessed.
-
-    Each active sign-off of the program (complete, or waiting for the senior) is revoked in one
-    UPDATE, with why; the history triggers record each row and the notifications app tells both
-    signers as for any revoked sign-off. The caller holds the transaction and history context.
-    """
-    now = timezone.now()
-    return SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).update(
-        revoked_at=now,
-        revoked_reason=f"A control was added to the checklist: “{control.title}”.",
-        updated_at=now,
-    )

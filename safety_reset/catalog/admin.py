@@ -1,4 +1,9 @@
-"""Admin for the versioned catalog of controls."""
+"""Admin for the versioned catalog of controls: view-only.
+
+Published versions never change, and drafts change only through the catalog services (the
+catalog pages and the API), which check who may act, that the version is a draft and that every
+automated control has a rule. So the admin shows versions and controls and links their history,
+and writes nothing (a program's catalog changes through `program_change_catalog`)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,13 @@ from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 
 from safety_reset.catalog.models import Catalog, Control
-from safety_reset.core.admin import EventAdmin, HistoryLinkMixin, count_column, count_of
+from safety_reset.core.admin import (
+    EventAdmin,
+    HistoryLinkMixin,
+    WorkflowRecordAdmin,
+    count_column,
+    count_of,
+)
 
 ControlEvent = apps.get_model("catalog", "ControlEvent")
 
@@ -20,14 +31,25 @@ class ControlInline(admin.TabularInline):
     fields = ("position", "key", "title", "category", "severity", "evaluation", "retired_at")
     extra = 0
     show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Catalog)
-class CatalogAdmin(admin.ModelAdmin):
-    list_display = ("name", "version", "slug", "n_controls", "created_at")
+class CatalogAdmin(WorkflowRecordAdmin):
+    list_display = ("name", "version", "slug", "is_published", "n_controls", "created_at")
     search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("published_by",)
     inlines = (ControlInline,)
+
+    @admin.display(description="published", boolean=True, ordering="published_at")
+    def is_published(self, obj: Catalog) -> bool:
+        return obj.published_at is not None
 
     n_controls = count_column(
         attr="n_controls", description="controls", model=Control, lookup="catalog__id__exact"
@@ -57,7 +79,7 @@ class RetiredFilter(admin.SimpleListFilter):
 
 
 @admin.register(Control)
-class ControlAdmin(HistoryLinkMixin, admin.ModelAdmin):
+class ControlAdmin(HistoryLinkMixin, WorkflowRecordAdmin):
     history_model = ControlEvent
     list_display = (
         "key",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from safety_reset.core.forms import ServiceErrorsMixin
 from safety_reset.core.models import Severity
 
-from .models import Category, Evaluation, EvidenceRequirement
+from .models import Catalog, Category, Evaluation, EvidenceRequirement
 
 
 class ControlEditForm(ServiceErrorsMixin, forms.Form):
@@ -61,3 +63,26 @@ class ControlAddForm(ControlEditForm):
 
     def clean_key(self) -> str:
         return str(self.cleaned_data["key"]).strip().lower()
+
+
+class CatalogChangeForm(ServiceErrorsMixin, forms.Form):
+    catalog = forms.ModelChoiceField(
+        queryset=Catalog.objects.none(),
+        label="Version to move to",
+        help_text="A published version; items are matched by control key.",
+    )
+    grace_days = forms.IntegerField(
+        min_value=1,
+        max_value=365,
+        initial=14,
+        label="Days to assess added controls",
+        help_text="Added items are due this many days from today; nobody is late before.",
+    )
+
+    def __init__(self, *args: Any, program: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["catalog"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Catalog.objects.filter(published_at__isnull=False).exclude(
+            pk=program.catalog_id
+        )

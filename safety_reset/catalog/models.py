@@ -1,25 +1,56 @@
-"""The versioned catalog of controls that every audit's checklist is built from."""
+"""The versioned catalog of controls that every audit's checklist is built from.
+
+A catalog *family* is a slug; each row is one version of it (slug, version). A version is a
+draft until it is published (`published_at`); a published version is never edited again (the
+services refuse), so a program on v1 keeps exactly the checklist it enrolled with. A family has
+at most one draft at a time (a partial unique constraint). A row created directly (the default
+installer, fixtures, older code) is published at once: only `catalog_draft_create` makes drafts.
+"""
 
 import pghistory
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from safety_reset.core.models import Severity, TimeStampedModel
 
 
 class Catalog(TimeStampedModel):
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, help_text="The catalog family; one row per version.")
     name = models.CharField(max_length=200)
     version = models.PositiveIntegerField(default=1)
     description = models.TextField(blank=True)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=timezone.now,
+        db_default=Now(),
+        help_text="Empty: a draft, still being edited. Published versions never change.",
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "-version"]
         constraints = [
+            models.UniqueConstraint(fields=["slug", "version"], name="catalog_slug_version_unique"),
             models.UniqueConstraint(fields=["name", "version"], name="catalog_name_version_unique"),
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(published_at__isnull=True),
+                name="catalog_one_draft_per_family",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        return f"{self.name} v{self.version}" + ("" if self.published_at else " (draft)")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
 
 
 class Category(models.TextChoices):

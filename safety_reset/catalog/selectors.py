@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ItemStatus, SignOff
+from safety_reset.audits.models import Audit, ItemStatus
 from safety_reset.inventory.selectors import Change, HistorySpec, event_model, recent_changes
 from safety_reset.programs.models import Program
 
-from .models import Category, Control
+from .models import Catalog, Category, Control
 
 # The item statuses counted per control, in the order the catalog page shows them.
 STATUS_COLUMNS = (
@@ -113,10 +113,47 @@ def control_changes(
     return recent_changes(spec=CONTROL_HISTORY, events=events, limit=limit)
 
 
-def program_signoffs_active_count(*, program: Program) -> int:
-    """Sign-offs a new control would reopen (complete, or waiting for the senior)."""
-    return SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).count()
-
-
 def control_items_count(*, control: Control) -> int:
     return control.items.count()
+
+
+# --- Versions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Family:
+    slug: str
+    name: str
+    versions: list[Catalog]  # newest first
+
+    @property
+    def draft(self) -> Catalog | None:
+        return next((c for c in self.versions if c.published_at is None), None)
+
+    @property
+    def latest_published(self) -> Catalog | None:
+        return next((c for c in self.versions if c.published_at is not None), None)
+
+
+def catalog_families() -> list[Family]:
+    """Every catalog family with its versions, newest first, each with its control count and
+    the programs on it (2 queries)."""
+    versions = (
+        Catalog.objects.annotate(
+            n_active=Count("controls", filter=Q(controls__retired_at__isnull=True), distinct=True)
+        )
+        .prefetch_related(
+            Prefetch("programs", queryset=Program.objects.only("slug", "name", "catalog_id"))
+        )
+        .order_by("slug", "-version")
+    )
+    families: dict[str, Family] = {}
+    for catalog in versions:
+        families.setdefault(catalog.slug, Family(catalog.slug, catalog.name, [])).versions.append(
+            catalog
+        )
+    return list(families.values())
+
+
+def version_controls(*, catalog: Catalog) -> QuerySet[Control]:
+    return Control.objects.filter(catalog=catalog).order_by("position", "key")

@@ -1,4 +1,6 @@
-"""The catalog pages: a program's controls with their item counts; add, edit, retire a control.
+"""The catalog pages: catalog versions (start a draft, add, edit, retire its controls, publish),
+a program's controls with their item counts, and moving a program to another version (a
+preview, then the change).
 
 Reading: program managers and viewers; every write: program managers only (the same rule as
 the inventory pages, tests/catalog/test_catalog_pages.py pins it).
@@ -12,23 +14,27 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safety_reset.inventory.permissions import can_manage_program
 from safety_reset.inventory.views import manager, reader
 from safety_reset.programs.models import Program
+from safety_reset.programs.services import (
+    program_change_catalog,
+    program_change_catalog_dry_run,
+)
 
 from . import selectors, services
-from .forms import ControlAddForm, ControlEditForm
-from .models import Control
+from .forms import CatalogChangeForm, ControlAddForm, ControlEditForm
+from .models import Catalog, Control
 
 
-def _back(request: HttpRequest) -> str:
-    """The catalog page the person came from (its program), else the current program's."""
+def _back(request: HttpRequest, control: Control) -> str:
+    """The catalog page the person came from (its program), else the control's version."""
     slug = request.POST.get("program") or request.GET.get("program")
     if slug and Program.objects.filter(slug=slug).exists():
         return reverse("catalog:program_controls", args=[slug])
-    return reverse("catalog:control_list")
+    return reverse("catalog:version", args=[control.catalog_id])
 
 
 @login_required
@@ -70,31 +76,117 @@ def control_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def control_add(request: HttpRequest, slug: str) -> HttpResponse:
+def control_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a control to a draft version (no program changes until it moves to the version)."""
     actor = manager(request)
-    program = get_object_or_404(Program.objects.select_related("catalog"), slug=slug)
+    catalog = get_object_or_404(Catalog, pk=pk)
     form = ControlAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            control = services.control_add(actor=actor, program=program, **form.cleaned_data)
+            control = services.control_add(actor=actor, catalog=catalog, **form.cleaned_data)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(
                 request,
-                f"“{control.title}” was added: every audit of {program.name} has its item, and "
-                "the sign-offs it affects were reopened.",
+                f"“{control.title}” was added to the draft {catalog}. Programs get it when you "
+                "publish the version and move them to it.",
             )
-            return redirect("catalog:program_controls", slug=program.slug)
+            return redirect("catalog:version", pk=catalog.pk)
+    return render(request, "catalog/control_form.html", {"form": form, "catalog": catalog})
+
+
+@login_required
+@require_GET
+def version_list(request: HttpRequest) -> HttpResponse:
+    person = reader(request)
     return render(
         request,
-        "catalog/control_form.html",
+        "catalog/version_list.html",
+        {"families": selectors.catalog_families(), "can_manage": can_manage_program(person)},
+    )
+
+
+@login_required
+@require_GET
+def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = reader(request)
+    catalog = get_object_or_404(Catalog, pk=pk)
+    controls = list(selectors.version_controls(catalog=catalog))
+    return render(
+        request,
+        "catalog/version_detail.html",
         {
-            "form": form,
-            "program": program,
-            "audits_count": selectors.program_audit_count(program=program),
-            "signoffs_count": selectors.program_signoffs_active_count(program=program),
+            "catalog": catalog,
+            "groups": selectors.group_by_category([c for c in controls if c.retired_at is None]),
+            "retired": [c for c in controls if c.retired_at is not None],
+            "unimplemented": services.unimplemented_automated(catalog),
+            "can_manage": can_manage_program(person),
         },
+    )
+
+
+@login_required
+@require_POST
+def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = manager(request)
+    catalog = get_object_or_404(Catalog, pk=pk)
+    try:
+        draft = services.catalog_draft_create(actor=actor, from_catalog=catalog)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("catalog:versions")
+    messages.success(request, f"{draft} was started from {catalog}. Edit it, then publish it.")
+    return redirect("catalog:version", pk=draft.pk)
+
+
+@login_required
+@require_POST
+def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = manager(request)
+    draft = get_object_or_404(Catalog, pk=pk)
+    try:
+        services.catalog_publish(actor=actor, draft=draft)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"{draft} is published. Move a program to it from its catalog page."
+        )
+    return redirect("catalog:version", pk=draft.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the preview of moving the program to a published version; POST: apply it."""
+    actor = manager(request)
+    program = get_object_or_404(Program.objects.select_related("catalog"), slug=slug)
+    form = CatalogChangeForm(request.POST or request.GET or None, program=program)
+    preview = None
+    if form.is_bound and form.is_valid():
+        catalog, grace = form.cleaned_data["catalog"], form.cleaned_data["grace_days"]
+        try:
+            if request.method == "POST":
+                done = program_change_catalog(
+                    actor=actor, program=program, catalog=catalog, grace_days=grace
+                )
+                messages.success(
+                    request,
+                    f"{program.name} now uses {catalog}: {done.items_added} items added (due "
+                    f"{done.due_date:%d %b %Y}), {done.items_retired} retired, "
+                    f"{done.signoffs_revoked} sign-offs revoked.",
+                )
+                return redirect("catalog:program_controls", slug=program.slug)
+            preview = program_change_catalog_dry_run(
+                actor=actor, program=program, catalog=catalog, grace_days=grace
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    return render(
+        request,
+        "catalog/program_change_version.html",
+        {"program": program, "form": form, "preview": preview},
     )
 
 
@@ -118,14 +210,14 @@ def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"“{control.title}” was saved.")
-            return redirect(_back(request))
+            return redirect(_back(request, control))
     return render(
         request,
         "catalog/control_form.html",
         {
             "form": form,
             "control": control,
-            "back": _back(request),
+            "back": _back(request, control),
             "program_slug": request.GET.get("program", ""),
             "changes": selectors.control_changes(control=control),
         },
@@ -147,14 +239,14 @@ def control_retire(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, f"“{control.title}” was retired. Its items and their history are kept."
             )
-        return redirect(_back(request))
+        return redirect(_back(request, control))
     return render(
         request,
         "catalog/control_retire.html",
         {
             "control": control,
             "items_count": selectors.control_items_count(control=control),
-            "back": _back(request),
+            "back": _back(request, control),
             "program_slug": request.GET.get("program", ""),
         },
     )

@@ -19,6 +19,20 @@ on to the program's last day. Each line is judged (`line_judge`): on track withi
 today's plan (or under the overdue ceiling); off track when it has less than half of what the
 plan asks by now, or when at this pace it is not done by the last day; at risk in between.
 The worst line decides the verdict and is named in it (`verdict_of`).
+
+*Items added mid-program* (a catalog change adds a control to every audit, due at the end of a
+grace period: `Cohort`) re-base the coverage and verification plans rather than break them. The
+planned share on day t is the item-weighted mean of what each group of items is asked for:
+
+    plan(t) = (n₀ · base(t) + Σ nᵢ · rampᵢ(t)) / (n₀ + Σ nᵢ)     over the cohorts added by day t
+
+where n₀ are the items planned from the start (base: the phase plan above) and a cohort's ramp
+rises straight from 0 on the day it was added to the whole of it (verified: to what the base
+plan asks on its due day) on its due date, and stays there. So on the day of the change the
+plan drops exactly as much as the actual share does (the new items are neither covered nor
+planned yet): the verdict does not turn red for work nobody could have done, and it does not
+stay green if the new items are not done by their due date. Sign-offs are not re-based: an
+added control revokes sign-offs only when critical, and then the work is genuinely to redo.
 """
 
 from __future__ import annotations
@@ -84,6 +98,65 @@ def plan_lines(program: Program) -> dict[str, PlanLine]:
         if line[-1][0] < program.length_days or line[-1][1] < 1.0:
             line.append((program.length_days, 1.0))
     return {key: PlanLine(tuple(line)) for key, line in lines.items()}
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Items added to the program on `start_day`, due on `due_day` (program days)."""
+
+    start_day: int
+    due_day: int
+    count: int
+
+
+@dataclass(frozen=True)
+class RebasedPlan:
+    """A rising plan line re-based for the cohorts of items added mid-program (see the module
+    docstring). `total` is today's total of the line; `targets` says how much of a cohort the
+    plan asks on its due day (coverage: all of it)."""
+
+    base: PlanLine
+    cohorts: tuple[Cohort, ...]
+    total: int
+    length: int
+    verified: bool = False
+
+    def _ramp(self, c: Cohort, day: float) -> float:
+        end = self.base.at(c.due_day) if self.verified else 1.0
+        if day >= c.due_day or c.due_day <= c.start_day:
+            return max(end, self.base.at(day)) if self.verified else end
+        return end * max(0.0, day - c.start_day) / (c.due_day - c.start_day)
+
+    def at(self, day: float) -> float:
+        n0 = max(0, self.total - sum(c.count for c in self.cohorts))
+        added = [c for c in self.cohorts if c.start_day <= day]
+        weight = n0 + sum(c.count for c in added)
+        if not weight:
+            return self.base.at(day)
+        planned = n0 * self.base.at(day) + sum(c.count * self._ramp(c, day) for c in added)
+        return planned / weight
+
+    @property
+    def points(self) -> tuple[tuple[int, float], ...]:
+        return tuple((day, self.at(day)) for day in range(0, self.length + 1))
+
+    def first_day_at(self, share: float = 1.0) -> int:
+        return next((d for d, v in self.points if v >= share), self.length)
+
+
+def plan_rebased(
+    program: Program, *, cohorts: Sequence[Cohort], totals: dict[str, int]
+) -> dict[str, PlanLine | RebasedPlan]:
+    """`plan_lines`, with coverage and verification re-based for the cohorts (none: as is)."""
+    lines: dict[str, PlanLine | RebasedPlan] = dict(plan_lines(program))
+    if cohorts:
+        for key in ("items", "verified"):
+            base = lines[key]
+            assert isinstance(base, PlanLine)
+            lines[key] = RebasedPlan(
+                base, tuple(cohorts), totals[key], program.length_days, key == "verified"
+            )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -335,7 +408,7 @@ class Series:
     label: str
     name: str
     points: list[Point]
-    plan: PlanLine
+    plan: PlanLine | RebasedPlan
     projection: Projection
 
     @property
@@ -416,8 +489,10 @@ def burnup(
     today: dt.date,
     snapshots: Sequence[ProgressSnapshot],
     live: _Counts | None,
+    cohorts: Sequence[Cohort] = (),
 ) -> BurnUp:
-    """The four plan lines with history, projection and verdict.
+    """The four plan lines with history, projection and verdict; `cohorts` are the items added
+    mid-program, which re-base the coverage and verification plans (module docstring).
 
     History comes from the daily snapshots; today's point is the live count when given (so the
     chart and the headline agree), else today's snapshot.
@@ -445,7 +520,12 @@ def burnup(
     def points(key: str) -> list[Point]:
         return [Point(d, rows[d][0], *rows[d][1][key]) for d in days]
 
-    plans = plan_lines(program)
+    last = rows[days[-1]][1] if days else {}
+    plans = plan_rebased(
+        program,
+        cohorts=cohorts,
+        totals={key: last.get(key, (0, 0))[1] for key in ("items", "verified")},
+    )
     series = {
         key: Series(key, label, name, points(key), plans[key], project(points(key), end_day=length))
         for key, (label, name) in SERIES.items()

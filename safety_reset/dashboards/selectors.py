@@ -36,6 +36,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from safety_reset.audits.models import (
@@ -621,6 +622,23 @@ class Progress:
         return self.burnup.verdict
 
 
+def item_cohorts(*, program: Program) -> list[plan_mod.Cohort]:
+    """Items added mid-program with their own due date, grouped by the day they were added and
+    their due day (1 query; none unless a catalog change added controls)."""
+    zone = ZoneInfo(program.time_zone)
+    rows = (
+        ChecklistItem.objects.filter(audit__program=program, due_date__isnull=False)
+        .annotate(added_on=TruncDate("created_at", tzinfo=zone))
+        .values("added_on", "due_date")
+        .annotate(n=Count("pk"))
+        .order_by("added_on", "due_date")
+    )
+    return [
+        plan_mod.Cohort(program.day_of(r["added_on"]), program.day_of(r["due_date"]), r["n"])
+        for r in rows
+    ]
+
+
 def program_progress(
     *, program: Program, today: dt.date, teams: list[TeamRow] | None = None
 ) -> Progress:
@@ -628,14 +646,18 @@ def program_progress(
 
     The overview, the progress API, the program manager's digest and the bench all read this,
     so no two of them can disagree. `teams` are the whole program's rows when the caller
-    already has them (the overview's rollup); else they are read (2 queries). Plus 1 query
-    for the snapshots; the program's phases should be prefetched.
+    already has them (the overview's rollup); else they are read (2 queries). Plus 2 queries:
+    the snapshots and the items added mid-program; the phases should be prefetched.
     """
     if teams is None:
         teams = program_teams(scope=scope_whole(program=program, today=today))
     counts = counts_fold(teams)
     burnup = plan_mod.burnup(
-        program=program, today=today, snapshots=snapshots_of(program=program), live=counts
+        program=program,
+        today=today,
+        snapshots=snapshots_of(program=program),
+        live=counts,
+        cohorts=item_cohorts(program=program),
     )
     return Progress(program=program, today=today, counts=counts, teams=teams, burnup=burnup)
 

@@ -15,7 +15,14 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
-from safety_reset.audits.models import ChecklistItem, ItemStatus, SignOff, Waiver, WaiverState
+from safety_reset.audits.models import (
+    ChecklistItem,
+    ItemStatus,
+    SignOff,
+    Waiver,
+    WaiverState,
+    may_be_late_q,
+)
 from safety_reset.audits.selectors import program_current
 from safety_reset.inventory.models import Person, System
 from safety_reset.programs.models import PhaseKind, Program
@@ -185,7 +192,10 @@ def _phase_lines_many(*, today: dict[int, dt.date]) -> dict[int, list[Line]]:
     programs = {p.pk: p for p in Program.objects.prefetch_related("phases")}
     rows = (
         ChecklistItem.objects.filter(
-            audit__system__owner_id__in=list(today), audit__system__is_active=True
+            # Items with their own due date follow it, not the phase deadlines.
+            may_be_late_q(min(today.values(), default=dt.date.max)),
+            audit__system__owner_id__in=list(today),
+            audit__system__is_active=True,
         )
         .values(
             "audit__system__owner_id",
@@ -339,7 +349,8 @@ def _unassessed_after_audit_lines(
                 filter=Q(
                     audits__program=program,
                     audits__items__status=ItemStatus.NOT_ASSESSED,
-                ),
+                )
+                & may_be_late_q(today, "audits__items__"),
             )
         )
         .filter(not_assessed__gt=0)
@@ -416,6 +427,7 @@ def escalation_candidates(*, now: dt.datetime) -> QuerySet[Person]:
     program = _audit_phase_ended(now.date())
     if program is not None:
         unassessed = System.objects.filter(
+            may_be_late_q(now.date(), "audits__items__"),
             is_active=True,
             owner__manager__isnull=False,
             audits__program=program,

@@ -17,12 +17,12 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from safety_reset.audits.models import SignOff, Waiver, WaiverState
+from safety_reset.audits.models import ChecklistItem, SignOff, Waiver, WaiverState
 from safety_reset.inventory.models import Person
 
 from .models import NotificationKind, NotificationLog
@@ -202,6 +202,61 @@ def _send_withdrawn_once(waiver: Waiver) -> bool:
         f"{url}#item-{waiver.item_id}\n"
     )
     return _send_locked(log_id, subject, body, recipient.email)
+
+
+def signoffs_to_reattest_untold(*, limit: int = 500) -> list[SignOff]:
+    """Active sign-offs whose audit got items after the owner signed (a catalog change added a
+    control that is not critical: the sign-off stays) and whose owner has not been asked yet to
+    re-attest. The items' own due date is the deadline."""
+    added = ChecklistItem.objects.filter(
+        audit=OuterRef("audit"),
+        due_date__isnull=False,
+        created_at__gt=OuterRef("owner_signed_at"),
+    )
+    return list(
+        SignOff.objects.filter(revoked_at__isnull=True)
+        .filter(Exists(added), ~_told(NotificationKind.REATTEST, "reattest", "owner_signed_by"))
+        .annotate(due_on=Subquery(added.order_by("due_date").values("due_date")[:1]))
+        .select_related("audit__system", "audit__program", "owner_signed_by")
+        .order_by("pk")[:limit]
+    )
+
+
+def reattest_requests_notify(*, limit: int = 500) -> int:
+    """Ask each owner, once per sign-off, to assess the controls added after they signed off
+    and re-attest by the items' due date. Returns how many mails went out."""
+    sent = 0
+    for signoff in signoffs_to_reattest_untold(limit=limit):
+        recipient, system = signoff.owner_signed_by, signoff.audit.system
+        due_on: dt.date = signoff.due_on  # type: ignore[attr-defined]
+        subject = f"Re-attest {system.name} by {due_on:%d %b %Y}: controls were added"
+        rows = open_many(
+            kind=NotificationKind.REATTEST,
+            wanted=[
+                Wanted(
+                    recipient_id=recipient.pk,
+                    subject_key=f"reattest:{signoff.pk}",
+                    period=ONCE,
+                    subject_line=subject,
+                    payload={"signoff": signoff.pk, "audit": signoff.audit_id},
+                )
+            ],
+        )
+        if not rows:
+            continue
+        if not recipient.is_active or not recipient.email:
+            give_up([rows[0].log_id], "The recipient's account is inactive or has no email.")
+            continue
+        url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+        body = (
+            f"Hello {recipient.first_name or recipient},\n\n"
+            f"{signoff.audit.program.name} moved to a new catalog version that adds controls "
+            f"to {system.name}. Your sign-off stays; assess the new items and re-attest by "
+            f"{due_on:%d %b %Y}. Nothing counts as late before then.\n\n{url}\n"
+        )
+        if _send_locked(rows[0].log_id, subject, body, recipient.email):
+            sent += 1
+    return sent
 
 
 def preferences_update(*, person: Person, digest_enabled: bool, reminders_enabled: bool) -> Person:

@@ -18,7 +18,11 @@ from django.utils.dateparse import parse_datetime
 
 from . import digests, reminders, selectors
 from .sending import MAX_ATTEMPTS, SMTP_ERRORS, Delivery
-from .services import signoff_revocations_notify, waiver_withdrawals_notify
+from .services import (
+    reattest_requests_notify,
+    signoff_revocations_notify,
+    waiver_withdrawals_notify,
+)
 
 RECIPIENT_TASK: dict[str, Any] = {
     "acks_late": True,
@@ -55,8 +59,9 @@ def _raise_failures(delivery: Delivery) -> int:
 @shared_task(ignore_result=True)
 def notify_revoked_signoffs() -> int:
     """Tell both signers of each revoked sign-off, and each requester of an exception withdrawn
-    because it was no longer needed, once (safe to run twice)."""
-    return signoff_revocations_notify() + waiver_withdrawals_notify()
+    because it was no longer needed, and ask owners to re-attest after a catalog change added
+    controls, once each (safe to run twice)."""
+    return signoff_revocations_notify() + waiver_withdrawals_notify() + reattest_requests_notify()
 
 
 @shared_task(ignore_result=True, acks_late=True)

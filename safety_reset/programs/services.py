@@ -7,6 +7,7 @@ the same program therefore run one after the other, and neither can miss the oth
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,12 +15,13 @@ from typing import Any
 import pghistory
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from safety_reset.audits.models import Audit, ChecklistItem
-from safety_reset.catalog.models import Control
-from safety_reset.core.models import validate_time_zone
+from safety_reset.audits.models import COVERED_STATUSES, Audit, ChecklistItem, ItemStatus, SignOff
+from safety_reset.catalog.models import Catalog, Control
+from safety_reset.catalog.services import unimplemented_automated
+from safety_reset.core.models import Severity, validate_time_zone
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import can_manage_program, require
 
@@ -197,3 +199,229 @@ def program_update(
             phase.start_day, phase.end_day = start, end
             phase.save()
     return program
+
+
+# --- Catalog change ---
+
+
+@dataclass(frozen=True)
+class AuditChange:
+    """What moving to the new version does to one audit."""
+
+    audit_id: int
+    system: str
+    system_slug: str
+    owner: str
+    items_added: int
+    items_retired: int
+    signoff_revoked: bool  # an active sign-off revoked (a critical control was added)
+    reattest: bool  # an active sign-off kept, the owner asked to re-attest by the due date
+    falls_behind: bool  # every item covered before, new work after
+
+
+@dataclass(frozen=True)
+class CatalogChange:
+    """The preview (and, once applied, the record) of a program's move to a catalog version.
+
+    Owners "falling behind" are those whose audit was complete (every item covered) and gets
+    new items: they have work again, due by `due_date`, not late before it."""
+
+    program: Program
+    catalog: Catalog
+    due_date: dt.date
+    added: list[Control]
+    retired: list[Control]
+    kept: int
+    audits: list[AuditChange]
+
+    @property
+    def items_added(self) -> int:
+        return sum(a.items_added for a in self.audits)
+
+    @property
+    def items_retired(self) -> int:
+        return sum(a.items_retired for a in self.audits)
+
+    @property
+    def signoffs_revoked(self) -> int:
+        return sum(a.signoff_revoked for a in self.audits)
+
+    @property
+    def reattest(self) -> int:
+        return sum(a.reattest for a in self.audits)
+
+    @property
+    def owners_behind(self) -> list[str]:
+        return sorted({a.owner for a in self.audits if a.falls_behind})
+
+    @property
+    def critical_added(self) -> list[Control]:
+        return [c for c in self.added if c.severity == Severity.CRITICAL]
+
+
+def _change_errors(program: Program, catalog: Catalog, grace_days: int) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if program.is_closed:
+        errors["program"] = [f"{program.name} is closed; its checklist no longer changes."]
+    elif program.end_date < program.today():
+        errors["program"] = [f"{program.name} ended on {program.end_date:%d %b %Y}."]
+    if catalog.published_at is None:
+        errors["catalog"] = [f"{catalog} is a draft: publish it before moving a program to it."]
+    elif catalog.pk == program.catalog_id:
+        errors["catalog"] = [f"{program.name} already uses {catalog}."]
+    else:
+        missing = unimplemented_automated(catalog)
+        if missing:
+            errors["catalog"] = [
+                f"No automated check implements {', '.join(f'“{k}”' for k in missing)}."
+            ]
+    if not 1 <= grace_days <= 365:
+        errors["grace_days"] = ["Give between 1 and 365 days to assess the added controls."]
+    return errors
+
+
+def program_change_catalog_preview(
+    program: Program, catalog: Catalog, *, grace_days: int = 14
+) -> CatalogChange:
+    """What moving `program` to `catalog` would do, per audit: items added (keys new to the
+    program), items retired (keys gone or retired, still open), sign-offs revoked (only when an
+    added control is critical) or kept with a re-attestation asked, owners falling behind.
+
+    Three queries whatever the size: the old controls, the new ones, the audits with counts.
+    Matching is by control key."""
+    old = {c.key: c for c in Control.objects.filter(catalog_id=program.catalog_id)}
+    new = {c.key: c for c in Control.objects.filter(catalog=catalog).order_by("position", "key")}
+    old_active = {k for k, c in old.items() if c.retired_at is None}
+    added = [c for k, c in new.items() if c.retired_at is None and k not in old_active]
+    retired = [c for k, c in old.items() if k in old_active and (k not in new or new[k].retired_at)]
+    critical = any(c.severity == Severity.CRITICAL for c in added)
+    gone = [c.pk for c in retired]
+    open_ = ~Q(items__status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.PASSING])
+    audits = (
+        Audit.objects.filter(program=program)
+        .annotate(
+            n_retire=Count("items", filter=Q(items__control_id__in=gone) & open_, distinct=True),
+            n_uncovered=Count(
+                "items", filter=~Q(items__status__in=COVERED_STATUSES), distinct=True
+            ),
+            signed=Exists(SignOff.objects.filter(audit=OuterRef("pk"), revoked_at__isnull=True)),
+        )
+        .values(
+            "pk",
+            "system__name",
+            "system__slug",
+            "system__owner__email",
+            "n_retire",
+            "n_uncovered",
+            "signed",
+        )
+        .order_by("system__name", "pk")
+    )
+    rows = [
+        AuditChange(
+            audit_id=a["pk"],
+            system=a["system__name"],
+            system_slug=a["system__slug"],
+            owner=a["system__owner__email"] or "",
+            items_added=len(added),
+            items_retired=a["n_retire"],
+            signoff_revoked=bool(added) and critical and a["signed"],
+            reattest=bool(added) and not critical and a["signed"],
+            falls_behind=bool(added) and a["n_uncovered"] == 0,
+        )
+        for a in audits
+    ]
+    kept = len(old_active & {k for k, c in new.items() if c.retired_at is None})
+    due = program.today() + dt.timedelta(days=grace_days)
+    return CatalogChange(program, catalog, due, added, retired, kept, rows)
+
+
+def program_change_catalog_dry_run(
+    *, actor: Person, program: Program, catalog: Catalog, grace_days: int = 14
+) -> CatalogChange:
+    """The preview behind the confirm page and the API's `dry_run`: the same permission and
+    refusals as `program_change_catalog`, nothing written."""
+    require(can_manage_program(actor), "Only a program manager can change a program's catalog.")
+    errors = _change_errors(program, catalog, grace_days)
+    if errors:
+        raise ValidationError(errors)
+    return program_change_catalog_preview(program, catalog, grace_days=grace_days)
+
+
+def program_change_catalog(
+    *, actor: Person, program: Program, catalog: Catalog, grace_days: int = 14
+) -> CatalogChange:
+    """Move a running program to another published catalog version, in one transaction.
+
+    Lock order as enrolment: the program row, then its audits, then (by the UPDATEs) items.
+    Kept keys re-point to the new version's control (status, evidence and history stay);
+    added keys get a not-assessed item in every audit, due `grace_days` from today; items of
+    keys gone or retired become not applicable with the reason. A critical added control
+    revokes every active sign-off (the notifications app mails both signers, once); otherwise
+    sign-offs stay and the owners are asked to re-attest by the due date. A fixed number of
+    statements whatever the number of audits."""
+    require(can_manage_program(actor), "Only a program manager can change a program's catalog.")
+    with transaction.atomic():
+        program = Program.objects.select_for_update().get(pk=program.pk)
+        catalog = Catalog.objects.get(pk=catalog.pk)
+        errors = _change_errors(program, catalog, grace_days)
+        if errors:
+            raise ValidationError(errors)
+        list(Audit.objects.filter(program=program).select_for_update().values_list("pk"))
+        change = program_change_catalog_preview(program, catalog, grace_days=grace_days)
+        now = timezone.now()
+        with pghistory.context(
+            actor=actor.pk,
+            action="program.change_catalog",
+            program=program.slug,
+            catalog=catalog.slug,
+            version=catalog.version,
+        ):
+            _repoint_items(program, catalog)
+            if change.retired:
+                ChecklistItem.objects.filter(
+                    audit__program=program, control__key__in=[c.key for c in change.retired]
+                ).exclude(status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.PASSING]).update(
+                    status=ItemStatus.NOT_APPLICABLE,
+                    reason=f"The control was retired in {catalog} on {now:%d %b %Y}.",
+                    status_changed_at=now,
+                    status_changed_by=actor,
+                    updated_at=now,
+                )
+            if change.added:
+                a_select, a_params = (
+                    Audit.objects.filter(program=program).values("id").query.sql_with_params()
+                )
+                _insert_select(
+                    ChecklistItem,
+                    ["audit_id", "control_id", "due_date"],
+                    f"SELECT a.id, c.id, %s::date FROM ({a_select}) AS a "  # noqa: S608
+                    f"CROSS JOIN unnest(%s::bigint[]) AS c(id)",
+                    [change.due_date, *a_params, [c.pk for c in change.added]],
+                )
+            if change.critical_added:
+                titles = ", ".join(f"“{c.title}”" for c in change.critical_added)
+                SignOff.objects.filter(audit__program=program, revoked_at__isnull=True).update(
+                    revoked_at=now,
+                    revoked_reason=f"A critical control was added to the checklist: {titles}.",
+                    updated_at=now,
+                )
+            program.catalog = catalog
+            program.save(update_fields=["catalog", "updated_at"])
+    return change
+
+
+def _repoint_items(program: Program, catalog: Catalog) -> None:
+    """Kept keys: every item of the program moves to the new version's control of its key, in
+    one UPDATE (the history triggers record each row)."""
+    items = connection.ops.quote_name(ChecklistItem._meta.db_table)
+    audits = connection.ops.quote_name(Audit._meta.db_table)
+    controls = connection.ops.quote_name(Control._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {items} AS i SET control_id = new.id, updated_at = now() "  # noqa: S608
+            f"FROM {controls} AS old, {controls} AS new, {audits} AS a "
+            "WHERE i.control_id = old.id AND i.audit_id = a.id AND a.program_id = %s "
+            "AND new.catalog_id = %s AND new.key = old.key AND old.catalog_id <> %s",
+            [program.pk, catalog.pk, catalog.pk],
+        )

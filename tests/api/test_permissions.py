@@ -20,6 +20,7 @@ import pytest
 from django.utils import timezone
 
 from safety_reset.audits.models import ItemStatus, SignOff, Waiver
+from safety_reset.catalog.models import Catalog, Control
 from safety_reset.remediation.models import RemediationTask
 from tests.api.conftest import api_client
 from tests.db_state import database_state
@@ -73,6 +74,26 @@ def _waiver(world: RoleWorld) -> Waiver:
 
 def _task(world: RoleWorld, **extra: Any) -> RemediationTask:
     return RemediationTaskFactory(system=world.system, assignee=world.person("owner"), **extra)
+
+
+def _draft_control(world: RoleWorld) -> Control:
+    """A control of a draft of the world's catalog (made once)."""
+    v1 = world.program.catalog
+    draft, _ = Catalog.objects.get_or_create(
+        slug=v1.slug, version=v1.version + 1, defaults={"name": v1.name, "published_at": None}
+    )
+    control, _ = Control.objects.get_or_create(
+        catalog=draft,
+        key="draft-only",
+        defaults={"title": "Draft", "category": "review", "evaluation": "attestation"},
+    )
+    return control
+
+
+def _published_v2(world: RoleWorld) -> Catalog:
+    v2 = _draft_control(world).catalog
+    Catalog.objects.filter(pk=v2.pk).update(published_at=timezone.now())
+    return v2
 
 
 def _import_file(world: RoleWorld) -> io.BytesIO:
@@ -274,10 +295,24 @@ CASES = [
         fmt="multipart",
     ),
     Case(
-        "retire a control",
+        "retire a control of a draft",
         "post",
-        lambda w: f"/api/v1/controls/{w.items[0].control_id}/retire/",
+        lambda w: f"/api/v1/controls/{_draft_control(w).pk}/retire/",
         MANAGES,
+    ),
+    Case("catalog versions", "get", lambda w: "/api/v1/catalogs/", READER),
+    Case(
+        "start a draft",
+        "post",
+        lambda w: f"/api/v1/catalogs/{w.program.catalog_id}/draft/",
+        _ok(MANAGES, 201),
+    ),
+    Case(
+        "preview a catalog change",
+        "post",
+        lambda w: f"/api/v1/programs/{w.program.slug}/change-catalog/",
+        MANAGES,
+        data=lambda w: {"catalog": _published_v2(w).pk, "dry_run": True},
     ),
 ]
 

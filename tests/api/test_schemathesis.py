@@ -81,6 +81,7 @@ def test_every_operation_conforms(role_world, wsgi_app, role, examples):
         "people": pm.pk,
         "systems": world.system.pk,
         "repositories": change.repository_id,
+        "catalogs": world.program.catalog_id,
         "controls": item.control_id,
         "programs": world.program.pk,
         "audits": world.audit.pk,

@@ -2,7 +2,7 @@
 
 Screenshots land in tests/artifacts/: inventory-systems, inventory-system-form-error,
 inventory-system-form-edit, inventory-teams, inventory-people, catalog, catalog-add-control,
-catalog-retire.
+catalog-retire, catalog-versions, catalog-change-preview.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from safety_reset.audits.models import ChecklistItem
-from safety_reset.catalog import services as catalog_services
+from safety_reset.catalog.models import Catalog
 from safety_reset.inventory import services
 from safety_reset.inventory.models import System
+from safety_reset.programs.models import Program
 from tests.factories import (
     AuditFactory,
     ChecklistItemFactory,
@@ -90,13 +91,8 @@ def _world():
         blast_radius="critical",
         repositories=["https://github.com/acme/cart", "https://github.com/acme/cart-infra"],
     )
-    catalog_services.control_update(
-        actor=pm,
-        control=controls[2],
-        title=controls[2].title,
-        guidance="Add a CODEOWNERS file.",
-        severity="high",
-    )
+    # v1 is published; the next version is drafted from it below (or here, for the viewer).
+    assert not program.catalog.is_draft
     audit = AuditFactory(program=program)
     ChecklistItemFactory(audit=audit, control=controls[0], status="passing")
     SignOffFactory(audit=audit, owner_signed_by=audit.system.owner)
@@ -179,17 +175,24 @@ def test_program_manager_manages_inventory_and_catalog(page, screenshot):
     assert page.get_by_role("heading", name="Code review · 2").is_visible()
     screenshot(page, "catalog")
 
+    # The next catalog version: drafted, a control added and one retired, published.
+    page.get_by_role("link", name="Catalog versions").click()
+    page.wait_for_load_state("networkidle")
+    v1 = Program.objects.get(slug="reset").catalog
+    page.locator(f"form[action='/catalog/versions/{v1.pk}/draft/'] button").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("Edit it, then publish it.").is_visible()
     page.get_by_role("link", name="Add control").click()
     page.wait_for_load_state("networkidle")
-    page.fill("#id_key", "secret-scanning")
-    page.fill("#id_title", "Secret scanning blocks pushes with credentials")
-    page.select_option("#id_category", "repository")
+    page.fill("#id_key", "incident-runbook")
+    page.fill("#id_title", "An incident runbook is linked from the service page")
+    page.select_option("#id_category", "operations")
+    page.select_option("#id_severity", "medium")
     screenshot(page, "catalog-add-control")
-    page.get_by_role("button", name="Add to every audit").click()
+    page.get_by_role("button", name="Add to the draft").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_text("was added: every audit").is_visible()
-    assert ChecklistItem.objects.filter(control__key="secret-scanning").count() == 6
-
+    assert page.get_by_text("was added to the draft").is_visible()
+    assert not ChecklistItem.objects.filter(control__key="incident-runbook").exists()
     page.get_by_role("link", name="Retire codeowners").click()
     page.wait_for_load_state("networkidle")
     assert page.get_by_role(
@@ -200,6 +203,25 @@ def test_program_manager_manages_inventory_and_catalog(page, screenshot):
     page.wait_for_load_state("networkidle")
     assert page.get_by_text("was retired").is_visible()
     assert page.get_by_role("heading", name="Retired · 1").is_visible()
+    page.get_by_role("button", name="Publish v2").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("is published").is_visible()
+    page.goto("/catalog/versions/")
+    screenshot(page, "catalog-versions")
+
+    # Moving the running program to v2: the preview, then the change.
+    page.goto("/catalog/programs/reset/")
+    page.get_by_role("link", name="Change catalog version").click()
+    page.wait_for_load_state("networkidle")
+    page.select_option("#id_catalog", str(Catalog.objects.get(slug=v1.slug, version=2).pk))
+    page.get_by_role("button", name="Preview the change").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("items added, due").is_visible()
+    screenshot(page, "catalog-change-preview")
+    page.get_by_role("button", name="Move Code Safety Reset to").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("now uses").is_visible()
+    assert ChecklistItem.objects.filter(control__key="incident-runbook").count() == 6
 
 
 def test_viewer_reads_but_cannot_edit(page):

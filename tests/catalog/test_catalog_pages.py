@@ -8,9 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from safety_reset.audits.models import ChecklistItem, SignOff
+from safety_reset.audits.models import ChecklistItem
 from safety_reset.catalog import services
-from safety_reset.catalog.models import Control
+from safety_reset.catalog.models import Catalog, Control
+from safety_reset.programs.services import program_change_catalog
 from tests.factories import (
     AuditFactory,
     ChecklistItemFactory,
@@ -29,12 +30,25 @@ NEW_CONTROL = {
     "guidance": "Turn on push protection.",
     "category": "repository",
     "severity": "high",
-    "evaluation": "automated",
+    "evaluation": "attestation",
 }
 
 
+def _draft(world):
+    """A draft of the next version of the world's catalog, with one control (made once)."""
+    published = world.program.catalog
+    draft, _ = Catalog.objects.get_or_create(
+        slug=published.slug,
+        version=published.version + 1,
+        defaults={"name": published.name, "published_at": None},
+    )
+    if not draft.controls.exists():
+        ControlFactory(catalog=draft, key="draft-control")
+    return draft
+
+
 def _control(world):
-    return world.items[0].control
+    return _draft(world).controls.get(key="draft-control")
 
 
 CASES = [
@@ -44,9 +58,16 @@ CASES = [
         lambda w: reverse("catalog:program_controls", args=[w.program.slug]),
         READ,
     ),
+    Case("versions page", lambda w: reverse("catalog:versions"), READ),
+    Case("version page", lambda w: reverse("catalog:version", args=[_draft(w).pk]), READ),
     Case(
         "add control form",
-        lambda w: reverse("catalog:control_add", args=[w.program.slug]),
+        lambda w: reverse("catalog:control_add", args=[_draft(w).pk]),
+        WRITE_PAGE,
+    ),
+    Case(
+        "change version preview",
+        lambda w: reverse("catalog:program_change_version", args=[w.program.slug]),
         WRITE_PAGE,
     ),
     Case(
@@ -61,7 +82,7 @@ CASES = [
     ),
     Case(
         "add control",
-        lambda w: reverse("catalog:control_add", args=[w.program.slug]),
+        lambda w: reverse("catalog:control_add", args=[_draft(w).pk]),
         WRITE,
         data=lambda w: NEW_CONTROL,
     ),
@@ -75,7 +96,7 @@ CASES = [
         "retire control",
         lambda w: reverse("catalog:control_retire", args=[_control(w).pk]),
         WRITE,
-        data=lambda w: {"program": w.program.slug},
+        data=lambda w: {},
     ),
 ]
 
@@ -110,12 +131,15 @@ def _program(pm, controls: int, audits: int):
         for a, audit in enumerate(audit_rows)
         for c, control in enumerate(catalog_controls)
     )
-    # History with actors and diffs, and a retired control.
-    services.control_update(
-        actor=pm, control=catalog_controls[0], title="Reworded", guidance="New.", severity="low"
-    )
-    services.control_retire(actor=pm, control=catalog_controls[-1])
-    services.control_add(actor=pm, program=program, **NEW_CONTROL)
+    # History with actors and diffs, and a retired control: edited in a draft of v2, published,
+    # and the program moved to it.
+    draft = services.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    first = draft.controls.get(key=catalog_controls[0].key)
+    services.control_update(actor=pm, control=first, title="Reworded", guidance="", severity="low")
+    services.control_retire(actor=pm, control=draft.controls.get(key=catalog_controls[-1].key))
+    services.control_add(actor=pm, catalog=draft, **NEW_CONTROL)
+    services.catalog_publish(actor=pm, draft=draft)
+    program_change_catalog(actor=pm, program=program, catalog=draft)
     return program
 
 
@@ -134,6 +158,23 @@ def test_catalog_page_query_count_is_fixed(client, controls, audits):
     assert response.status_code == 200
     assert len(queries) == CATALOG_PAGE_QUERIES, [q["sql"][:120] for q in queries]
     assert response.context["items_total"] == controls * audits  # 1 retired, 1 added
+
+
+@pytest.mark.parametrize("families", [2, 12])
+def test_versions_page_query_count_is_fixed(client, families):
+    pm = PersonFactory(role="program_manager")
+    for _ in range(families):
+        program = ProgramFactory()
+        ControlFactory(catalog=program.catalog)
+        services.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    client.force_login(pm)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("catalog:versions"))
+    assert response.status_code == 200
+    # Session, person, the versions with their counts, the programs on them.
+    assert len(queries) == 4, [q["sql"][:120] for q in queries]
+    # Each family, and the default catalog when the migrations' copy is there.
+    assert len(response.context["families"]) == Catalog.objects.values("slug").distinct().count()
 
 
 # --- What the page shows -----------------------------------------------------------------------
@@ -183,7 +224,8 @@ def test_controls_by_category_with_counts_per_status(client, pm):
     assert [c.title for c in response.context["retired"]] == ["Old rule"]
     html = response.content.decode()
     assert "Retired" in html
-    assert "Add control" in html
+    assert "Change catalog version" in html
+    assert 'aria-label="Edit' not in html  # a published version's controls are not edited
 
 
 def test_viewer_reads_the_catalog_without_actions(client):
@@ -191,7 +233,7 @@ def test_viewer_reads_the_catalog_without_actions(client):
     ChecklistItemFactory(audit=AuditFactory(program=program))
     client.force_login(PersonFactory(role="viewer"))
     html = client.get(reverse("catalog:control_list")).content.decode()
-    assert "Add control" not in html
+    assert "Change catalog version" not in html
     assert "/retire/" not in html
     assert "/edit/" not in html
 
@@ -204,35 +246,69 @@ def test_no_program_yet(client, pm):
     assert client.get(reverse("catalog:program_controls", args=["nope"])).status_code == 404
 
 
-def test_adding_through_the_page_reaches_every_audit_and_reopens_signoffs(client, pm):
+def test_a_draft_is_started_edited_and_published_through_the_pages(client, pm):
     program = ProgramFactory(slug="reset")
-    audits = [AuditFactory(program=program) for _ in range(3)]
-    system = audits[0].system
-    signoff = SignOffFactory(audit=audits[0], owner_signed_by=system.owner)
+    v1 = program.catalog
+    ControlFactory(catalog=v1, key="two-person-review")
+    audit = AuditFactory(program=program)
+    signoff = SignOffFactory(audit=audit, owner_signed_by=audit.system.owner)
     client.force_login(pm)
-    form = client.get(reverse("catalog:control_add", args=["reset"])).content.decode()
-    assert "3 audits" in form
-    assert "1 sign-off will be reopened" in form
-    response = client.post(reverse("catalog:control_add", args=["reset"]), NEW_CONTROL)
-    assert response.status_code == 302
-    assert response["Location"] == reverse("catalog:program_controls", args=["reset"])
-    control = Control.objects.get(key="secret-scanning")
-    assert ChecklistItem.objects.filter(control=control).count() == 3
+    versions = client.get(reverse("catalog:versions")).content.decode()
+    assert "Start v2 draft" in versions
+    response = client.post(reverse("catalog:draft_create", args=[v1.pk]))
+    draft = Catalog.objects.get(slug=v1.slug, version=2)
+    assert response["Location"] == reverse("catalog:version", args=[draft.pk])
+    assert draft.controls.get().key == "two-person-review"
+    form = client.get(reverse("catalog:control_add", args=[draft.pk])).content.decode()
+    assert "This changes the draft only" in form
+    response = client.post(reverse("catalog:control_add", args=[draft.pk]), NEW_CONTROL)
+    assert response["Location"] == reverse("catalog:version", args=[draft.pk])
+    # The running program is untouched: no item, no revoked sign-off.
+    assert not ChecklistItem.objects.filter(control__key="secret-scanning").exists()
     signoff.refresh_from_db()
-    assert "Secret scanning" in signoff.revoked_reason
-    page = client.get(response["Location"]).content.decode()
-    assert "Recent changes to the catalog" in page
-    assert "Pat Lee" in page
+    assert signoff.revoked_at is None
+    page = client.get(reverse("catalog:version", args=[draft.pk])).content.decode()
+    assert "Publish v2" in page
+    client.post(reverse("catalog:publish", args=[draft.pk]))
+    draft.refresh_from_db()
+    assert draft.published_at is not None
+    page = client.get(reverse("catalog:version", args=[draft.pk])).content.decode()
+    assert "Publish v2" not in page
+
+
+def test_the_change_version_page_previews_then_applies(client, pm):
+    program = ProgramFactory(slug="reset")
+    ControlFactory(catalog=program.catalog, key="two-person-review")
+    audits = [AuditFactory(program=program) for _ in range(3)]
+    v2 = services.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    services.control_add(actor=pm, catalog=v2, **NEW_CONTROL)
+    services.catalog_publish(actor=pm, draft=v2)
+    client.force_login(pm)
+    url = reverse("catalog:program_change_version", args=["reset"])
+    preview = client.get(url, {"catalog": v2.pk, "grace_days": 10})
+    assert preview.status_code == 200
+    assert preview.context["preview"].items_added == 3
+    html = preview.content.decode()
+    assert "secret-scanning" in html
+    assert "items added, due" in html
+    assert not ChecklistItem.objects.filter(
+        control__catalog=v2
+    ).exists()  # a preview writes nothing
+    response = client.post(url, {"catalog": v2.pk, "grace_days": 10})
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.catalog == v2
+    assert ChecklistItem.objects.filter(control__key="secret-scanning").count() == len(audits)
+    bad = client.post(url, {"catalog": v2.pk, "grace_days": 0})
+    assert "grace_days" in bad.context["form"].errors
 
 
 def test_a_duplicate_key_is_a_field_error_and_nothing_is_saved(client, pm):
-    program = ProgramFactory(slug="reset")
-    ControlFactory(catalog=program.catalog, key="secret-scanning")
-    audit = AuditFactory(program=program)
-    SignOffFactory(audit=audit, owner_signed_by=audit.system.owner)
+    draft = Catalog.objects.create(slug="reset", name="Reset", version=2, published_at=None)
+    ControlFactory(catalog=draft, key="secret-scanning")
     client.force_login(pm)
     response = client.post(
-        reverse("catalog:control_add", args=["reset"]), NEW_CONTROL | {"title": "Kept title"}
+        reverse("catalog:control_add", args=[draft.pk]), NEW_CONTROL | {"title": "Kept title"}
     )
     assert response.status_code == 200
     assert "already has a control" in response.context["form"].errors["key"][0]
@@ -240,24 +316,23 @@ def test_a_duplicate_key_is_a_field_error_and_nothing_is_saved(client, pm):
     assert 'aria-describedby="id_key-error"' in html
     assert 'value="Kept title"' in html
     assert Control.objects.filter(key="secret-scanning").count() == 1
-    assert not ChecklistItem.objects.exists()
-    assert SignOff.objects.filter(revoked_at__isnull=True).count() == 1
 
 
-def test_adding_to_an_ended_program_says_so_on_the_form(client, pm):
-    program = ProgramFactory(slug="old", start_date=timezone.now().date().replace(year=2020))
+def test_adding_to_a_published_version_says_so_on_the_form(client, pm):
+    program = ProgramFactory(slug="old")
     client.force_login(pm)
-    response = client.post(reverse("catalog:control_add", args=["old"]), NEW_CONTROL)
+    response = client.post(reverse("catalog:control_add", args=[program.catalog.pk]), NEW_CONTROL)
     assert response.status_code == 200
-    assert "ended" in " ".join(response.context["form"].non_field_errors())
+    assert "was published" in " ".join(response.context["form"].non_field_errors())
     assert not Control.objects.filter(catalog=program.catalog, key="secret-scanning").exists()
 
 
 def test_retire_asks_first_then_keeps_the_items(client, pm):
-    program = ProgramFactory(slug="reset")
-    control = ControlFactory(catalog=program.catalog, title="Old rule")
+    ProgramFactory(slug="reset")
+    draft = Catalog.objects.create(slug="reset-v", name="Reset", version=2, published_at=None)
+    control = ControlFactory(catalog=draft, title="Old rule")
     for _ in range(2):
-        ChecklistItemFactory(audit=AuditFactory(program=program), control=control)
+        ChecklistItemFactory(control=control)
     client.force_login(pm)
     url = reverse("catalog:control_retire", args=[control.pk]) + "?program=reset"
     confirm = client.get(url).content.decode()
@@ -275,7 +350,8 @@ def test_retire_asks_first_then_keeps_the_items(client, pm):
 
 
 def test_edit_form_keeps_input_on_error_and_shows_history(client, pm):
-    control = ControlFactory(title="Original")
+    draft = Catalog.objects.create(slug="reset-v", name="Reset", version=2, published_at=None)
+    control = ControlFactory(catalog=draft, title="Original")
     services.control_update(actor=pm, control=control, title="Second", guidance="", severity="low")
     client.force_login(pm)
     url = reverse("catalog:control_edit", args=[control.pk])
@@ -288,3 +364,23 @@ def test_edit_form_keeps_input_on_error_and_shows_history(client, pm):
     assert "Original" in html
     control.refresh_from_db()
     assert control.title == "Second"
+
+
+@pytest.mark.parametrize("audits", [3, 30])
+def test_the_change_preview_page_takes_a_fixed_number_of_queries(client, audits):
+    pm = PersonFactory(role="program_manager")
+    program = ProgramFactory(slug="reset")
+    ControlFactory(catalog=program.catalog, key="two-person-review")
+    for _ in range(audits):
+        AuditFactory(program=program)
+    v2 = services.catalog_draft_create(actor=pm, from_catalog=program.catalog)
+    services.control_add(actor=pm, catalog=v2, **NEW_CONTROL)
+    services.catalog_publish(actor=pm, draft=v2)
+    client.force_login(pm)
+    url = reverse("catalog:program_change_version", args=["reset"])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"catalog": v2.pk, "grace_days": 14})
+    assert response.context["preview"].items_added == audits
+    # Session, person, program, the chosen version, its unimplemented automated controls, the
+    # old and new controls, the audits with counts, then the form's choices.
+    assert len(queries) == 9, [q["sql"][:100] for q in queries]
