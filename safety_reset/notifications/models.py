@@ -15,6 +15,7 @@ class NotificationKind(models.TextChoices):
     DIGEST = "digest", "Weekly digest"
     SIGNOFF_REVOKED = "signoff_revoked", "Sign-off revoked"
     WAIVER_WITHDRAWN = "waiver_withdrawn", "Exception withdrawn"
+    KICK_OFF = "kick_off", "Program kick-off"
 
 
 class NotificationState(models.TextChoices):
