@@ -68,3 +68,16 @@ def create_kwargs(world: World, **over: object) -> dict[str, object]:
     }
     kwargs.update(over)
     return kwargs
+
+
+@pytest.fixture
+def eager():
+    """Celery runs queued tasks in place (the kick-off mails go out on commit, in the test)."""
+    from safety_reset.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
