@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pghistory
+import pgtrigger
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, connection, models, transaction
@@ -99,14 +100,47 @@ def program_enrol(program: Program, systems: QuerySet[System] | None = None) -> 
             return Enrolment(audits=0, items=0)
         controls = Control.objects.active().filter(catalog_id=program.catalog_id)
         c_select, c_params = controls.values("id").query.sql_with_params()
-        item_ids = _insert_select(
-            ChecklistItem,
-            ["audit_id", "control_id"],
-            f"SELECT a.id, c.id FROM unnest(%s::bigint[]) AS a(id) "  # noqa: S608
-            f"CROSS JOIN ({c_select}) AS c",
-            [audit_ids, *c_params],
-        )
+        # pghistory's row trigger costs a plpgsql call per item, and grows worse than linearly in
+        # one transaction (10,000 × 13 items: minutes); the same history rows are written here
+        # in one statement instead.
+        with pgtrigger.ignore(f"{ChecklistItem._meta.label}:insert_insert"):
+            item_ids = _insert_select(
+                ChecklistItem,
+                ["audit_id", "control_id"],
+                f"SELECT a.id, c.id FROM unnest(%s::bigint[]) AS a(id) "  # noqa: S608
+                f"CROSS JOIN ({c_select}) AS c",
+                [audit_ids, *c_params],
+            )
+        _history_inserted(ChecklistItem, item_ids)
         return Enrolment(audits=len(audit_ids), items=len(item_ids))
+
+
+def _history_inserted(model: type[models.Model], ids: list[int]) -> None:
+    """The pghistory "insert" events of rows written with their row trigger ignored: one
+    INSERT … SELECT, under the current pghistory context, as the trigger would have written."""
+    event = model.pgh_event_model  # type: ignore[attr-defined]
+    qn = connection.ops.quote_name
+    columns, values = [], []
+    for field in event._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(qn(field.column))
+        values.append(
+            {
+                "pgh_created_at": "NOW()",
+                "pgh_label": "'insert'",
+                "pgh_obj_id": "t.id",
+                "pgh_context_id": "ctx.id",
+            }.get(field.column, f"t.{qn(field.column)}")
+        )
+    sql = (
+        f"WITH ctx AS MATERIALIZED (SELECT _pgh_attach_context() AS id) "  # noqa: S608
+        f"INSERT INTO {qn(event._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM {qn(model._meta.db_table)} AS t CROSS JOIN ctx "
+        f"WHERE t.id = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids])
 
 
 def systems_saved(*, systems: Iterable[System], **_: Any) -> None:

@@ -145,3 +145,17 @@ def _create_count(world: World, n: int, prefix: str) -> int:
 
 def test_create_takes_the_same_number_of_queries_at_3_and_30_systems(world: World):
     assert _create_count(world, 3, "small") == _create_count(world, 30, "large")
+
+
+def test_enrolment_keeps_the_history_of_every_item_under_the_actor(world: World):
+    from safety_reset.audits.models import ChecklistItemEvent
+
+    program = services.program_create(actor=world.pm, **create_kwargs(world))
+    items = ChecklistItem.objects.filter(audit__program=program)
+    events = ChecklistItemEvent.objects.filter(pgh_obj__in=items, pgh_label="insert")
+    assert events.count() == items.count() == 12
+    contexts = {e.pgh_context.metadata["action"] for e in events.select_related("pgh_context")}
+    assert contexts == {"program.create"}
+    assert {e.pgh_context.metadata["actor"] for e in events.select_related("pgh_context")} == {
+        world.pm.pk
+    }
