@@ -196,6 +196,10 @@ class ProgramDraft:
     def end_date(self) -> dt.date:
         return self.start_date + dt.timedelta(days=self.length_days - 1)
 
+    @property
+    def phase_rows(self) -> list[tuple[str, int, int]]:
+        return [(PhaseKind(k).label, s, e) for k, s, e in self.phases]
+
     def scope(self) -> Q:
         return scope_q_of(
             tiers=self.scope_tiers,

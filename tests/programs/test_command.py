@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from safety_reset.audits.models import Audit
 from safety_reset.programs.models import Program
-from tests.factories import PersonFactory
+from tests.factories import CatalogFactory, PersonFactory
 
 from .conftest import World
 
@@ -95,5 +95,6 @@ def test_without_yes_and_no_answer_nothing_is_created(world: World, monkeypatch)
 
 
 def test_the_catalog_must_be_named_when_there_are_several(world: World):
+    CatalogFactory(slug="other")
     with pytest.raises(CommandError, match="--catalog: pass the catalog's slug"):
         call_command("create_program", "--name", "R", "--start", "2027-03-01", "--yes")
