@@ -10,7 +10,7 @@ from safety_reset.programs.models import Program
 from tests.dashboards.conftest import count_queries
 from tests.factories import TeamFactory
 
-from .conftest import Mailbox, World, make_systems
+from .conftest import START, Mailbox, World, make_systems
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,43 @@ def test_the_preview_takes_the_same_queries_at_two_sizes(world: World, client):
     assert _preview_queries(world, client, 3, "small") == _preview_queries(
         world, client, 30, "large"
     )
+
+
+def _kick_off_page_queries(world: World, client, n: int, prefix: str) -> int:
+    from safety_reset.programs import services
+
+    team = TeamFactory(slug=f"team-{prefix}")
+    make_systems(n, team=team, senior=world.senior, prefix=prefix)
+    program = services.program_create(
+        actor=world.pm,
+        name=prefix,
+        start_date=START,
+        time_zone="UTC",
+        catalog=world.catalog,
+        scope_teams=[team],
+    )
+    with count_queries() as q:
+        response = client.get(f"/programs/{program.slug}/kick-off/")
+    assert response.context["audits"] == n
+    return q.count
+
+
+def test_the_kick_off_page_takes_the_same_queries_at_two_sizes(world: World, client):
+    client.force_login(world.pm)
+    assert _kick_off_page_queries(world, client, 3, "small") == _kick_off_page_queries(
+        world, client, 30, "large"
+    )
+
+
+@pytest.mark.parametrize("who", ["member", "senior"])
+def test_the_kick_off_page_is_for_managers(world: World, client, who):
+    from safety_reset.programs import services
+
+    program = services.program_create(
+        actor=world.pm, name="R", start_date=START, time_zone="UTC", catalog=world.catalog
+    )
+    client.force_login(getattr(world, who))
+    assert client.get(f"/programs/{program.slug}/kick-off/").status_code == 403
+    assert client.post(f"/programs/{program.slug}/kick-off/").status_code == 403
+    program.refresh_from_db()
+    assert program.kicked_off_at is None
