@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -110,7 +111,11 @@ class ProgramViewSet(
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
         slugs = v.pop("scope_systems", [])
-        systems = services.systems_from_upload("\n".join(slugs)) if slugs else []
+        try:
+            systems = services.systems_from_upload("\n".join(slugs)) if slugs else []
+        except ValidationError as exc:  # named by this API's field, item numbers for lines
+            message = " ".join(exc.messages).replace("line ", "item ")
+            raise ValidationError({"scope_systems": message}) from exc
         phases = v.pop("phases", None)
         program = services.program_create(
             actor=actor(request),

@@ -38,13 +38,9 @@ def _csv(tmp_path, owners, seniors):
     return path
 
 
-def test_first_program_manager_goes_from_empty_to_kicked_off(
-    page,
-    screenshot,
-    tmp_path,
-    smtp: Mailbox,
-    eager,  # noqa: F811
-):
+@pytest.mark.usefixtures("eager")
+def test_first_program_manager_goes_from_empty_to_kicked_off(page, screenshot, tmp_path, request):
+    mailbox: Mailbox = request.getfixturevalue("smtp")
     if not Catalog.objects.exists():  # a transactional test may have flushed the shipped one
         catalog = CatalogFactory(slug="code-safety-reset-v1", name="Code Safety Reset")
         for n in range(13):
@@ -91,5 +87,7 @@ def test_first_program_manager_goes_from_empty_to_kicked_off(
     assert page.url.endswith(f"/programs/{program.slug}/")
     assert "Day 1 of 90" in page.locator("h1").first.inner_text()
     assert "0%items covered" in page.locator(".stats").first.inner_text().replace("\n", "")
-    assert sorted({m["To"] for m in smtp.messages}) == sorted(p.email for p in [*owners, *seniors])
-    assert len(smtp.messages) == 7
+    assert sorted({m["To"] for m in mailbox.messages}) == sorted(
+        p.email for p in [*owners, *seniors]
+    )
+    assert len(mailbox.messages) == 7

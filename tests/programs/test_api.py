@@ -42,7 +42,7 @@ def test_create_201(world: World):
         ({"time_zone": "Nowhere/Land"}, "time_zone"),
         ({"catalog": "nope"}, "catalog"),
         ({"start_date": "2027-13-01"}, "start_date"),
-        ({"scope_systems": ["svc-0", "nope"]}, "scope_file"),
+        ({"scope_systems": ["svc-0", "nope"]}, "scope_systems"),
         (
             {
                 "phases": [
