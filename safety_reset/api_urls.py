@@ -12,6 +12,7 @@ from safety_reset.dashboards import api as dashboards
 from safety_reset.identities import api as identities
 from safety_reset.incidents import api as incidents
 from safety_reset.inventory import api as inventory
+from safety_reset.programs import api as programs
 from safety_reset.remediation import api as remediation
 from safety_reset.repo_status import api as repo_status
 
@@ -25,7 +26,7 @@ router.register("systems", inventory.SystemViewSet, basename="system")
 router.register("repositories", inventory.RepositoryViewSet, basename="repository")
 router.register("catalogs", catalog.CatalogViewSet, basename="catalog")
 router.register("controls", catalog.ControlViewSet, basename="control")
-router.register("programs", audits.ProgramViewSet, basename="program")
+router.register("programs", programs.ProgramViewSet, basename="program")
 router.register("audits", audits.AuditViewSet, basename="audit")
 router.register("items", audits.ChecklistItemViewSet, basename="item")
 router.register("evidence", audits.EvidenceViewSet, basename="evidence")

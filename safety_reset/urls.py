@@ -11,6 +11,7 @@ admin.site.site_header = "Code Safety Reset — administration"
 admin.site.site_title = "Code Safety Reset admin"
 
 urlpatterns = [
+    path("", include("safety_reset.programs.urls")),
     path("", include("safety_reset.dashboards.urls")),
     path("my-work/", audit_views.my_work, name="my-work"),
     path("", include("safety_reset.audits.urls")),

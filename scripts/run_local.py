@@ -49,6 +49,15 @@ DEMO_LOGINS = [
     ("owner@demo.test", "system owner"),
     ("viewer@demo.test", "viewer"),
 ]
+
+
+def seed_command(env: dict[str, str]) -> list[str]:
+    """seed_demo's arguments, or none when SEED_DEMO=0 (start empty: the first-run page)."""
+    if env.get("SEED_DEMO", "1").strip().lower() in ("0", "false", "no", "off"):
+        return []
+    return SEED_COMMAND
+
+
 # migrate, createcachetable and seed_demo in one process: Django starts once, not three times.
 PREPARE = """
 import sys
@@ -59,7 +68,8 @@ django.setup()
 try:
     call_command("migrate", interactive=False)
     call_command("createcachetable")
-    call_command(*sys.argv[1:])
+    if sys.argv[1:]:
+        call_command(*sys.argv[1:])
 except CommandError as exc:
     sys.exit(f"{exc}")
 """
@@ -460,7 +470,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise Stopping
             cache_and_broker = "Redis" if env.get("REDIS_URL") else "PostgreSQL"
             say(f"database: {where}; cache and broker: {cache_and_broker}")
-            run_step("prepare", [python, "-c", PREPARE, *SEED_COMMAND], env, signals)
+            seed = seed_command(env)
+            if not seed:
+                say("SEED_DEMO=0: no demo data; the home page guides the first program manager")
+            run_step("prepare", [python, "-c", PREPARE, *seed], env, signals)
             return serve(args, env, manage, python, signals, started)
     except Stopping:
         say("stopped before the app started")
@@ -516,7 +529,12 @@ def serve(
             logins = ", ".join(f"{email} ({role})" for email, role in DEMO_LOGINS)
             elapsed = time.monotonic() - started
             say(f"ready in {elapsed:.1f}s: {url}/ (sign in at {url}/accounts/login/)")
-            say(f"demo logins, password `demo`: {logins}")
+            if seed_command(env):
+                say(f"demo logins, password `demo`: {logins}")
+            else:
+                say(
+                    "no demo: create the first program manager with `.venv/bin/python manage.py createsuperuser`"
+                )
             mail = "EMAIL_URL" if env.get("EMAIL_URL") else f"{VAR.relative_to(ROOT) / 'mail'}/"
             say(f"mail goes to {mail}; logs are in {LOG_DIR.relative_to(ROOT)}/")
             say("Ctrl-C stops everything")

@@ -106,6 +106,10 @@ class ProgramFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Program {n}")
     start_date = factory.LazyFunction(lambda: timezone.now().date() - dt.timedelta(days=40))
     catalog = factory.SubFactory(CatalogFactory)
+    # Running programs were kicked off (one not kicked off keeps the PM's first-run checklist).
+    kicked_off_at = factory.LazyAttribute(
+        lambda o: dt.datetime.combine(o.start_date, dt.time(9), tzinfo=dt.UTC)
+    )
 
     @factory.post_generation
     def phases(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook

@@ -150,3 +150,13 @@ def test_the_web_exiting_stops_everything(run_local, tmp_path, monkeypatch):
         assert run_local.supervise([web, worker], signals, poll=0.05) == 1
     finally:
         run_local.stop_children([web, worker], signals)
+
+
+@pytest.mark.parametrize(
+    ("value", "seeds"), [(None, True), ("1", True), ("0", False), ("no", False)]
+)
+def test_seed_demo_0_starts_empty(run_local: ModuleType, value: str | None, seeds: bool):
+    env = {} if value is None else {"SEED_DEMO": value}
+    assert bool(run_local.seed_command(env)) == seeds
+    if seeds:
+        assert run_local.seed_command(env)[0] == "seed_demo"

@@ -1,4 +1,4 @@
-"""/api/v1/ over the audits: programs, audits, checklist items, evidence, exceptions, sign-offs.
+"""/api/v1/ over the audits: audits, checklist items, evidence, exceptions, sign-offs.
 
 Everything is read through `System.objects.visible_to(user)`: an object of a system one may not
 see answers 404. Each action is its own endpoint and calls the same service as the page, which
@@ -20,7 +20,6 @@ from rest_framework.response import Response
 
 from safety_reset.core.api import IsActivePerson, actor, person
 from safety_reset.inventory.models import Person, System
-from safety_reset.programs.models import Program
 
 from . import services
 from .models import (
@@ -43,25 +42,6 @@ def _visible_systems(request: Request) -> QuerySet[System, Any]:
 
 
 # --- Serializers ------------------------------------------------------------------------------
-
-
-class ProgramSerializer(serializers.ModelSerializer[Program]):
-    catalog: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
-    )
-
-    class Meta:
-        model = Program
-        fields = [
-            "id",
-            "slug",
-            "name",
-            "description",
-            "start_date",
-            "length_days",
-            "time_zone",
-            "catalog",
-        ]
 
 
 class AuditSerializer(serializers.ModelSerializer[Audit]):
@@ -215,16 +195,6 @@ class WaiverFilter(django_filters.FilterSet):
 
 
 # --- Views ------------------------------------------------------------------------------------
-
-
-class ProgramViewSet(viewsets.ReadOnlyModelViewSet[Program]):
-    """Programs (every signed-in person)."""
-
-    serializer_class = ProgramSerializer
-    permission_classes = [IsActivePerson]
-    ordering_fields = ["start_date", "id"]
-    ordering = ["-start_date"]
-    queryset = Program.objects.select_related("catalog")
 
 
 class AuditViewSet(viewsets.ReadOnlyModelViewSet[Audit]):
@@ -413,6 +383,5 @@ __all__ = [
     "ChecklistItemViewSet",
     "EvidenceViewSet",
     "ExceptionViewSet",
-    "ProgramViewSet",
     "SignOffViewSet",
 ]

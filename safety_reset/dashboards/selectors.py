@@ -50,7 +50,7 @@ from safety_reset.audits.models import (
 )
 from safety_reset.audits.selectors import ProgramClock, program_clock
 from safety_reset.incidents.models import Incident
-from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Person, System
+from safety_reset.inventory.models import BLAST_RADIUS_WEIGHT, Person, Role, System
 from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 from safety_reset.repo_status.models import ChangeReviewRecord
@@ -784,6 +784,33 @@ def program_overview(*, scope: Scope) -> Overview:
         ],
         exceptions=exception_figures(scope=scope),  # 1
         changes=change_compliance(scope=scope),  # 1
+    )
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """The first program manager's steps on a fresh install, each ticked by what exists."""
+
+    manager: bool
+    inventory: int
+    program: Program | None  # the newest program, when one was created
+    kicked_off: bool
+
+    @property
+    def done(self) -> bool:
+        return self.kicked_off
+
+
+def first_run() -> FirstRun:
+    """Four queries whatever the size: a manager, the active systems, the newest program, and
+    whether any program was kicked off."""
+    return FirstRun(
+        manager=Person.objects.filter(
+            Q(role=Role.PROGRAM_MANAGER) | Q(is_superuser=True), is_active=True
+        ).exists(),
+        inventory=System.objects.filter(is_active=True).count(),
+        program=Program.objects.order_by("-created_at").first(),
+        kicked_off=Program.objects.filter(kicked_off_at__isnull=False).exists(),
     )
 
 

@@ -50,10 +50,17 @@ def _scope(request: HttpRequest, slug: str) -> Scope:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Program managers and viewers land on the current program's overview; owners, delegates
-    and senior reviewers on "My work"."""
+    and senior reviewers on "My work". Until a program is kicked off, a program manager sees
+    the first-run checklist; anyone else, while there is no program, a short "not yet"."""
     person = person_of(request.user)
+    if person.is_program_manager:
+        steps = selectors.first_run()
+        if not steps.done:
+            return render(request, "dashboards/first_run.html", {"steps": steps})
     program = program_current()
-    if program is not None and person.sees_everything:
+    if program is None:
+        return render(request, "dashboards/first_run.html", {"steps": None})
+    if person.sees_everything:
         return redirect("program-overview", slug=program.slug)
     return redirect("my-work")
 

@@ -376,6 +376,9 @@ class _Writer:
                     "length_days": 90,
                     "time_zone": "UTC",
                     "catalog_id": self.catalog.pk,
+                    # Kicked off on its first morning (the home page's first-run checklist is
+                    # for installs whose program has not started).
+                    "kicked_off_at": made + dt.timedelta(days=3),
                     "created_at": made,
                     "updated_at": made,
                 }

@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     SIGNOFF_REVOKED = "signoff_revoked", "Sign-off revoked"
     WAIVER_WITHDRAWN = "waiver_withdrawn", "Exception withdrawn"
     REATTEST = "reattest", "Re-attestation asked"
+    KICK_OFF = "kick_off", "Program kick-off"
 
 
 class NotificationState(models.TextChoices):

@@ -16,7 +16,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import digests, reminders, selectors
+from . import digests, kickoff, reminders, selectors
 from .sending import MAX_ATTEMPTS, SMTP_ERRORS, Delivery
 from .services import (
     reattest_requests_notify,
@@ -119,3 +119,9 @@ def send_reminder(person_id: int, now: str) -> int:
 @shared_task(**RECIPIENT_TASK)
 def send_escalation(manager_id: int, now: str) -> int:
     return _raise_failures(reminders.escalations_send(manager_ids=[manager_id], now=_now(now)))
+
+
+@shared_task(**BATCH_TASK)
+def send_kick_off(program_id: int) -> int:
+    """The kick-off mails of one program (queued by `program_kick_off`; safe to run twice)."""
+    return _raise_failures(kickoff.kick_off_send(program_id=program_id))

@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from safety_reset.audits.models import Audit
 from safety_reset.core.admin import (
@@ -30,7 +31,6 @@ from .models import Phase, PhaseKind, Program
 
 # Where a program starts. The page is the programs app's (hcreate's `/programs/new/`); when it
 # is merged this becomes reverse("programs:new") or whatever name it is given.
-PROGRAM_NEW_URL = "/programs/new/"
 
 
 def _phase_field(kind: PhaseKind, end: bool) -> forms.IntegerField:
@@ -71,7 +71,7 @@ class ProgramForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         """`phases`: (kind, start, end) of each phase given both days; one alone is an error."""
         cleaned = super().clean() or {}
-        out: list[services.PhaseDays] = []
+        out: list[services.PhaseSpec] = []
         for kind in PhaseKind.values:
             start_name, end_name = _phase_names(kind)
             start, end = self.cleaned_data.get(start_name), self.cleaned_data.get(end_name)
@@ -174,7 +174,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {"program_new_url": PROGRAM_NEW_URL, **(extra_context or {})}
+        context = {"program_new_url": reverse("programs:new"), **(extra_context or {})}
         return super().changelist_view(request, context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
