@@ -30,6 +30,7 @@ from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import can_manage_program, require
 from safety_reset.programs.models import Program
+from safety_reset.programs.rules import require_open
 from safety_reset.programs.selectors import programs_open
 
 from .defaults import install_default_catalog
@@ -81,6 +82,7 @@ def control_add(
     programs is revoked in one UPDATE per program, saying which control reopened it.
     """
     require(can_manage_program(actor), "Only a program manager can add controls.")
+    require_open(program)
     key, title, guidance = key.strip().lower(), title.strip(), guidance.strip()
     with transaction.atomic():
         # The catalog lock orders this against system enrolment (which takes it too), so a

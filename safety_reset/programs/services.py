@@ -1,4 +1,4 @@
-"""Writes of programs: enrolling systems (making their audits and checklist items).
+"""Writes of programs: enrolling systems (making their audits and checklist items), closing.
 
 Lock order for everything that changes which audits and items a program has: the program's
 row first (`select_for_update`), then the audits and items. Enrolment and a catalog change of
@@ -11,15 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import pghistory
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from safety_reset.audits.models import Audit, ChecklistItem
 from safety_reset.catalog.models import Control
-from safety_reset.inventory.models import System
+from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.permissions import can_manage_program, require
 
 from .models import Program
+from .rules import closed_message
 from .selectors import programs_open, scope_q
 
 
@@ -108,3 +112,44 @@ def systems_saved(*, systems: Iterable[System], **_: Any) -> None:
         return
     for program in programs_open():
         program_enrol(program, System.objects.filter(pk__in=pks))
+
+
+# --- Close-out ---
+
+
+def program_close(
+    *, actor: Person, program: Program, early: bool = False, reason: str = ""
+) -> Program:
+    """A program manager closes the program: from then on it is read-only (`rules.require_open`).
+
+    On or after its last day (in the program's time zone) it closes as it is. Before that only
+    with `early=True` and a reason, which the history keeps (the context's `reason`). Closing
+    twice is refused, naming when and by whom it was closed.
+
+    Lock order: the program's row, then every audit of it, so a write that holds an audit's lock
+    finishes first and one that waits on it sees the close (`_lock_audit` re-reads the program).
+    """
+    reason = (reason or "").strip()
+    require(can_manage_program(actor), "Only a program manager can close a program.")
+    with (
+        transaction.atomic(),
+        pghistory.context(actor=actor.pk, action="program.close", reason=reason),
+    ):
+        program = Program.objects.select_for_update().select_related("catalog").get(pk=program.pk)
+        if program.closed_at is not None:
+            raise ValidationError(closed_message(program).replace("; it is read-only.", "."))
+        if program.today() < program.end_date:
+            if not early:
+                raise ValidationError(
+                    {
+                        "early": f"{program.name} runs until {program.end_date:%d %b %Y}. "
+                        "Close it early only on purpose: tick “close early” and say why."
+                    }
+                )
+            if not reason:
+                raise ValidationError({"reason": "Say why the program closes before its last day."})
+        list(Audit.objects.select_for_update().filter(program=program).values_list("pk", flat=True))
+        program.closed_at = timezone.now()
+        program.closed_by = actor
+        program.save(update_fields=["closed_at", "closed_by", "updated_at"])
+        return program
