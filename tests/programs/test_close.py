@@ -327,3 +327,21 @@ def test_the_pages_show_the_message_and_change_nothing(client, role_world: RoleW
     assert response.status_code == 200
     assert _message(role_world) in response.content.decode()
     assert database_state() == before
+
+
+def _main(page: str) -> str:
+    return page.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_the_system_page_of_a_closed_program_offers_no_write(client, role_world: RoleWorld) -> None:
+    slug = role_world.system.slug
+    client.force_login(role_world.person("owner"))
+    assert 'method="post"' in _main(client.get(f"/systems/{slug}/").content.decode())
+    _closed(role_world)
+    for role in ("owner", "delegate", "senior", "program_manager"):
+        client.force_login(role_world.person(role))
+        main = _main(client.get(f"/systems/{slug}/").content.decode())
+        assert _message(role_world).split(" on ")[0] in main, role
+        assert "it is read-only." in main, role
+        assert 'method="post"' not in main, role
+        assert "File a task" not in main, role
