@@ -345,3 +345,35 @@ def test_the_system_page_of_a_closed_program_offers_no_write(client, role_world:
         assert "it is read-only." in main, role
         assert 'method="post"' not in main, role
         assert "File a task" not in main, role
+
+
+def test_the_task_page_refuses_with_the_message(client, role_world: RoleWorld) -> None:
+    task = _task(role_world)
+    _closed(role_world)
+    client.force_login(role_world.person("owner"))
+    before = database_state()
+    response = client.post(f"/tasks/{task.pk}/state/", {"state": "in_progress"}, follow=True)
+    assert response.status_code in (200, 400)
+    assert _message(role_world) in response.content.decode()
+    response = client.post(f"/tasks/{task.pk}/edit/", {"title": "Renamed"}, follow=True)
+    assert response.status_code in (200, 400)
+    assert _message(role_world) in response.content.decode()
+    assert database_state() == before
+
+
+def test_the_celery_jobs_skip_a_closed_program(role_world: RoleWorld) -> None:
+    """The daily snapshot, the digests and the reminder/escalation jobs leave it out."""
+    from safety_reset.dashboards.models import ProgressSnapshot
+    from safety_reset.dashboards.tasks import take_snapshots
+    from safety_reset.notifications.digests import digests_build
+
+    program = role_world.program
+    pm = role_world.person("program_manager")
+    take_snapshots()
+    assert ProgressSnapshot.objects.filter(program=program).count() == 1
+    ProgressSnapshot.objects.all().delete()
+    assert digests_build(people=[pm], now=timezone.now())[0].program is not None
+    program_close(actor=pm, program=program, early=True, reason="Merged into v2.")
+    take_snapshots()
+    assert not ProgressSnapshot.objects.filter(program=program).exists()
+    assert digests_build(people=[pm], now=timezone.now())[0].program is None
