@@ -23,7 +23,7 @@ from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import can_manage_program, require
 
 from .models import Program
-from .rules import closed_message
+from .rules import closed_message, require_open
 from .selectors import programs_open, scope_q
 
 
@@ -79,6 +79,7 @@ def program_enrol(program: Program, systems: QuerySet[System] | None = None) -> 
     """
     with transaction.atomic():
         program = Program.objects.select_for_update().get(pk=program.pk)
+        require_open(program)  # a closed program enrols nobody
         chosen = System.objects.filter(scope_q(program))
         if systems is not None:
             chosen = chosen.filter(pk__in=systems.values("pk"))

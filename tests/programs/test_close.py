@@ -377,3 +377,27 @@ def test_the_celery_jobs_skip_a_closed_program(role_world: RoleWorld) -> None:
     take_snapshots()
     assert not ProgressSnapshot.objects.filter(program=program).exists()
     assert digests_build(people=[pm], now=timezone.now())[0].program is None
+
+
+def test_a_closed_program_takes_no_new_control_and_enrols_nobody(role_world: RoleWorld) -> None:
+    from safety_reset.catalog.services import control_add
+    from safety_reset.programs.services import program_enrol
+    from tests.factories import SystemFactory
+
+    program = _closed(role_world)
+    SystemFactory()
+    before = database_state()
+    with pytest.raises(ValidationError) as refused:
+        control_add(
+            actor=role_world.person("program_manager"),
+            program=program,
+            key="new-control",
+            title="A new control",
+            category="review",
+            severity="high",
+            evaluation="attestation",
+        )
+    assert refused.value.messages == [_message(role_world)]
+    with pytest.raises(ValidationError):
+        program_enrol(program)
+    assert database_state() == before
