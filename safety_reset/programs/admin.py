@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 
 from safety_reset.audits.models import Audit
-from safety_reset.core.admin import count_column, count_of
+from safety_reset.core.admin import EventAdmin, count_column, count_of
 
 from .models import Phase, Program
+
+ProgramEvent = apps.get_model("programs", "ProgramEvent")
 
 
 class PhaseInline(admin.TabularInline):
@@ -56,3 +59,14 @@ class PhaseAdmin(admin.ModelAdmin):
     list_select_related = ("program",)
     list_filter = ("program", "kind")
     search_fields = ("program__name", "program__slug")
+
+
+# --- History (read-only) -----------------------------------------------------------------
+
+
+@admin.register(ProgramEvent)
+class ProgramEventAdmin(EventAdmin):
+    tracked_fields = ("slug", "name", "start_date", "length_days", "closed_at", "closed_by")
+    # closed_by is nullable: LEFT JOINed (see EventAdmin), the catalog prefetched.
+    list_select_related = ("pgh_context", "closed_by")
+    list_prefetch_related = ("catalog",)
