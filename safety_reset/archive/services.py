@@ -469,14 +469,16 @@ _TIMESTAMPS = {"created_at", "updated_at"}
 
 def _catalog_match(
     sections: dict[str, list[dict[str, Any]]],
-) -> tuple[dict[Any, Any], dict[Any, Any]]:
+) -> tuple[dict[Any, Any], dict[Any, Any], list[Catalog]]:
     """Match the archived catalog with one already in the database (a fresh `migrate` installs
-    the default catalog): (catalog pk map, control pk map), archived pk → existing pk.
+    the default catalog): (catalog pk map, control pk map, catalogs to replace).
 
-    No catalog with its slug (or its name and version): nothing to reuse, ({}, {}), and the
-    archived catalog is loaded as it is. One with the same slug and the same controls (each
-    field but timestamps, matched by key): it is reused, the archive's rows are pointed at it.
-    One that differs: refused, naming the first difference.
+    No catalog with its slug (or its name and version): nothing to do, and the archived catalog
+    is loaded as it is. One with the same slug and the same controls (each field but timestamps,
+    matched by key): if no program uses it (a fresh install's), it is replaced by the archived
+    rows, so ids and history come back exactly; if a program uses it, it is reused and the
+    archive's rows are pointed at it (archived pk → existing pk in the maps). One that differs:
+    refused, naming the first difference.
 
     One small function on purpose: catalog versions (published/draft, slug as a family key)
     change what "the same catalog" means, and only this needs to follow.
@@ -484,6 +486,7 @@ def _catalog_match(
     catalogs = sections.get("catalog.catalog", [])
     catalog_map: dict[Any, Any] = {}
     control_map: dict[Any, Any] = {}
+    replace: list[Catalog] = []
     for row in catalogs:
         fields = row["fields"]
         existing = Catalog.objects.filter(
@@ -536,8 +539,13 @@ def _catalog_match(
                         "without that catalog."
                     )
             control_map[control["pk"]] = installed[key]["pk"]
+        if not existing.programs.exists():
+            replace.append(existing)
+            for key in archived:
+                control_map.pop(archived[key]["pk"], None)
+            continue
         catalog_map[row["pk"]] = existing.pk
-    return catalog_map, control_map
+    return catalog_map, control_map, replace
 
 
 def _remap(
@@ -595,7 +603,7 @@ def pack_restore(*, pack: VerifiedPack) -> dict[str, int]:
     while loading, so the restored history is the archived one, not a record of the restore.
     """
     sections = pack.sections()
-    catalog_map, control_map = _catalog_match(sections)
+    catalog_map, control_map, replace = _catalog_match(sections)
     reused: dict[str, set[Any] | None] = {}
     if catalog_map:
         reused = {"catalog.catalog": set(catalog_map), "catalog.control": set(control_map)}
@@ -603,10 +611,13 @@ def pack_restore(*, pack: VerifiedPack) -> dict[str, int]:
             if tracked in (Catalog, Control):
                 reused[event_model._meta.label_lower] = None
     models_in = [apps.get_model(label) for label in sections]
+    replaced = {"catalog.catalog", "catalog.control"} if replace else set()
     occupied = [
         m._meta.label
         for m in models_in
-        if m._meta.label_lower not in reused and m._default_manager.exists()
+        if m._meta.label_lower not in reused
+        and m._meta.label_lower not in replaced
+        and m._default_manager.exists()
     ]
     if occupied:
         raise ArchiveError(f"the database is not empty: {', '.join(occupied)} already have rows.")
@@ -614,6 +625,17 @@ def pack_restore(*, pack: VerifiedPack) -> dict[str, int]:
 
     counts: dict[str, int] = {}
     with pgtrigger.ignore(), transaction.atomic():
+        for catalog in replace:
+            # The fresh install's copy of the archived catalog, unused: the archived rows (same
+            # content, original ids and history) take its place.
+            controls = Control.objects.filter(catalog=catalog)
+            for event_model, tracked in _event_models():
+                if tracked is Control:
+                    event_model._default_manager.filter(
+                        pgh_obj_id__in=controls.values("pk")
+                    ).delete()
+            controls.delete()
+            catalog.delete()
         loaded: list[tuple[models.Model, dict[str, Any]]] = []
         for label, rows in sections.items():
             skip = reused.get(label, set())
