@@ -21,6 +21,7 @@ urlpatterns = [
     path("catalog/", include("safety_reset.catalog.urls")),
     path("identities/", include("safety_reset.identities.urls")),
     path("notifications/", include("safety_reset.notifications.urls")),
+    path("archive/", include("safety_reset.archive.urls")),
     path("healthz/", core_views.healthz, name="healthz"),
     path("readyz/", core_views.readyz, name="readyz"),
     path("metrics", observability.metrics, name="metrics"),

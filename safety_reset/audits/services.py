@@ -28,6 +28,7 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
+from safety_reset.programs.rules import require_open
 
 from . import rules
 from .models import (
@@ -60,12 +61,19 @@ def _lock_audit(audit_id: int) -> Audit:
     The lock order is always the audit, then its items (and an item's exceptions): an item's
     status, an exception's decision, evidence requests and both sign-offs all serialise on the
     audit, so a sign-off's re-check of the blocking items cannot race a change of one of them.
+
+    It is also the door that keeps a closed program read-only (`programs.rules.require_open`):
+    the program's close-out state is read again after the lock (`program_close` locks every
+    audit of the program before it closes it), so a write that waited on the lock sees the close.
     """
-    return (
+    audit = (
         Audit.objects.select_for_update(of=("self",))
         .select_related("system", "program")
         .get(pk=audit_id)
     )
+    audit.program.refresh_from_db(fields=["closed_at", "closed_by"])
+    require_open(audit.program)
+    return audit
 
 
 def _lock_item(item: ChecklistItem) -> ChecklistItem:
@@ -446,9 +454,12 @@ def waivers_expire(*, today: dt.date) -> int:
     One exception per transaction, audit locked first like every item change.
     """
     expired = 0
-    due = Waiver.objects.filter(state=WaiverState.APPROVED, expires_on__lt=today).values_list(
-        "pk", "item__audit_id"
-    )
+    # A closed program is read-only: its exceptions stay as they were at the close.
+    due = Waiver.objects.filter(
+        state=WaiverState.APPROVED,
+        expires_on__lt=today,
+        item__audit__program__closed_at__isnull=True,
+    ).values_list("pk", "item__audit_id")
     for pk, audit_id in list(due):
         with transaction.atomic(), _context(None, "waiver.expire"):
             _lock_audit(audit_id)

@@ -169,9 +169,14 @@ class PageRoles:
     can_review: bool
     can_file_tasks: bool
     is_owner: bool
+    closed: bool = False
 
     @classmethod
-    def of(cls, person: Person, system: System) -> PageRoles:
+    def of(cls, person: Person, system: System, audit: Audit | None = None) -> PageRoles:
+        """A closed program's audit is read-only: nobody gets a write button (the services
+        refuse anyway; this keeps the page from offering what will be refused)."""
+        if audit is not None and audit.program.is_closed:
+            return cls(person, False, False, False, False, closed=True)
         can_work = can_work_system(person, system)
         return cls(
             person=person,
@@ -278,8 +283,8 @@ def _page_context(
     system: System,
     bound: dict[int, dict[str, Form]] | None = None,
 ) -> dict[str, Any]:
-    roles = PageRoles.of(_person(request), system)
     audit = selectors.audit_latest(system=system)
+    roles = PageRoles.of(_person(request), system, audit)
     context: dict[str, Any] = {
         "system": system,
         "audit": audit,
@@ -416,9 +421,9 @@ def _item_response(
     bound: dict[int, dict[str, Form]] | None = None,
 ) -> HttpResponse:
     """The item's partial, plus the summary, sign-off panel and history out of band."""
-    roles = PageRoles.of(_person(request), system)
     audit = selectors.audit_latest(system=system)
     assert audit is not None
+    roles = PageRoles.of(_person(request), system, audit)
     items = selectors.checklist_items(audit=audit, item_ids=[item_id])
     if not items:  # the item belongs to an earlier program's audit
         return HttpResponseRedirect(system_url(system))

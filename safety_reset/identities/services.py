@@ -297,6 +297,7 @@ def evaluate_systems(*, systems: Iterable[System], checked_at: dt.datetime | Non
     unseen = discovery.unregistered(system_ids=list(by_id))
     items = ChecklistItem.objects.filter(
         audit__system_id__in=list(by_id),
+        audit__program__closed_at__isnull=True,  # a closed program is read-only
         control__key__in=controls.CONTROL_KEYS,
         control__evaluation=Evaluation.AUTOMATED,
         control__retired_at__isnull=True,

@@ -151,6 +151,8 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
     ids = list(digests)
     url = selectors.site_url
     program = program_current()  # 2 queries (program and its phases)
+    if program is not None and program.is_closed:
+        program = None  # a closed program's work is done: the digest leaves it out
     in_program = Q(audits__program=program) if program else Q(pk__in=[])
     systems = (
         System.objects.filter(owner_id__in=ids, is_active=True)

@@ -111,6 +111,7 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
             state__in=OPEN_TASK_STATES,
             due_on__lte=latest + dt.timedelta(days=max(TASK_OFFSETS)),
         )
+        .exclude(item__audit__program__closed_at__isnull=False)  # closed programs: no reminders
         .select_related("system")
         .order_by("due_on", "pk")
     )
@@ -132,7 +133,10 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
     expiries = {d + dt.timedelta(days=o) for d in today.values() for o in EXCEPTION_OFFSETS}
     waivers = (
         Waiver.objects.filter(
-            requested_by_id__in=ids, state=WaiverState.APPROVED, expires_on__in=expiries
+            requested_by_id__in=ids,
+            state=WaiverState.APPROVED,
+            expires_on__in=expiries,
+            item__audit__program__closed_at__isnull=True,
         )
         .select_related("item__audit__system", "item__control")
         .order_by("expires_on", "pk")
@@ -160,6 +164,7 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
             audit__system__senior_reviewer_id__in=ids,
             senior_signed_by__isnull=True,
             revoked_at__isnull=True,
+            audit__program__closed_at__isnull=True,
         )
         .select_related("audit__system")
         .order_by("owner_signed_at", "pk")
@@ -189,7 +194,9 @@ def _phase_lines_many(*, today: dict[int, dt.date]) -> dict[int, list[Line]]:
     """Phase deadlines (7, 2, 0 days ahead) for owners whose systems still have open items
     (3 queries: programs, their phases, the owners' items counted per system)."""
     lines: dict[int, list[Line]] = {}
-    programs = {p.pk: p for p in Program.objects.prefetch_related("phases")}
+    programs = {
+        p.pk: p for p in Program.objects.filter(closed_at__isnull=True).prefetch_related("phases")
+    }
     rows = (
         ChecklistItem.objects.filter(
             # Items with their own due date follow it, not the phase deadlines.
@@ -325,7 +332,7 @@ def escalation_lines_many(*, managers: Sequence[Person], now: dt.datetime) -> di
 def _audit_phase_ended(today: dt.date) -> Program | None:
     """The current program, when its Audit phase has ended by `today` (else None)."""
     program = program_current(today=today)
-    if program is None:
+    if program is None or program.is_closed:  # a closed program escalates nothing
         return None
     audit = next((p for p in program.phases.all() if p.kind == PhaseKind.AUDIT), None)
     if audit is None or program.date_of(audit.end_day) >= today:

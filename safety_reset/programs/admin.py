@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +20,7 @@ from django.urls import reverse
 
 from safety_reset.audits.models import Audit
 from safety_reset.core.admin import (
+    EventAdmin,
     ReadOnlyInline,
     ServiceAdminMixin,
     WorkflowRecordAdmin,
@@ -29,8 +31,7 @@ from safety_reset.core.admin import (
 from . import services
 from .models import Phase, PhaseKind, Program
 
-# Where a program starts. The page is the programs app's (hcreate's `/programs/new/`); when it
-# is merged this becomes reverse("programs:new") or whatever name it is given.
+ProgramEvent = apps.get_model("programs", "ProgramEvent")
 
 
 def _phase_field(kind: PhaseKind, end: bool) -> forms.IntegerField:
@@ -208,3 +209,14 @@ class PhaseAdmin(WorkflowRecordAdmin):
     list_select_related = ("program",)
     list_filter = ("program", "kind")
     search_fields = ("program__name", "program__slug")
+
+
+# --- History (read-only) -----------------------------------------------------------------
+
+
+@admin.register(ProgramEvent)
+class ProgramEventAdmin(EventAdmin):
+    tracked_fields = ("slug", "name", "start_date", "length_days", "closed_at", "closed_by")
+    # closed_by is nullable: LEFT JOINed (see EventAdmin), the catalog prefetched.
+    list_select_related = ("pgh_context", "closed_by")
+    list_prefetch_related = ("catalog",)

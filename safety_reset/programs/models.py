@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -35,6 +36,8 @@ DEFAULT_PHASES = [
 ]
 
 
+# Tracked so the close-out (who, when, and an early close's reason in the context) is history.
+@pghistory.track()
 class Program(TimeStampedModel):
     """One time-boxed reset, e.g. the 90-day Code Safety Reset."""
 

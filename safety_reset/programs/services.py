@@ -1,4 +1,4 @@
-"""Writes of programs: enrolling systems (making their audits and checklist items).
+"""Writes of programs: enrolling systems (making their audits and checklist items), closing.
 
 Lock order for everything that changes which audits and items a program has: the program's
 row first (`select_for_update`), then the audits and items. Enrolment and a catalog change of
@@ -30,6 +30,7 @@ from safety_reset.inventory.models import Org, Person, System, Team
 from safety_reset.inventory.permissions import can_manage_program, require
 
 from .models import DEFAULT_PHASES, Phase, PhaseKind, Program
+from .rules import closed_message, require_open
 from .selectors import kick_off_recipients, programs_open, scope_q, scope_q_of
 from .signals import program_kicked_off
 
@@ -86,6 +87,7 @@ def program_enrol(program: Program, systems: QuerySet[System] | None = None) -> 
     """
     with transaction.atomic():
         program = Program.objects.select_for_update().get(pk=program.pk)
+        require_open(program)  # a closed program enrols nobody
         chosen = System.objects.filter(scope_q(program))
         if systems is not None:
             chosen = chosen.filter(pk__in=systems.values("pk"))
@@ -527,8 +529,7 @@ def program_kick_off(*, actor: Person, program: Program) -> KickOff:
         pghistory.context(actor=actor.pk, action="program.kick_off", program=program.slug),
     ):
         program = Program.objects.select_for_update().get(pk=program.pk)
-        if program.is_closed:
-            raise ValidationError("This program is closed: there is nothing to kick off.")
+        require_open(program)
         first = program.kicked_off_at is None
         if first:
             program.kicked_off_at = timezone.now()
@@ -558,11 +559,7 @@ def program_update(
     """
     require(can_manage_program(actor), "Only a program manager can edit a program.")
     program = Program.objects.select_for_update().get(pk=program.pk)
-    if program.is_closed:
-        raise ValidationError(
-            f"{program.name} was closed on {program.today(program.closed_at)}; a closed program "
-            "is kept as it was and cannot be edited."
-        )
+    require_open(program)
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -651,7 +648,7 @@ class CatalogChange:
 def _change_errors(program: Program, catalog: Catalog, grace_days: int) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if program.is_closed:
-        errors["program"] = [f"{program.name} is closed; its checklist no longer changes."]
+        errors["program"] = [closed_message(program)]
     elif program.end_date < program.today():
         errors["program"] = [f"{program.name} ended on {program.end_date:%d %b %Y}."]
     if catalog.published_at is None:
@@ -814,3 +811,44 @@ def _repoint_items(program: Program, catalog: Catalog) -> None:
             "AND new.catalog_id = %s AND new.key = old.key AND old.catalog_id <> %s",
             [program.pk, catalog.pk, catalog.pk],
         )
+
+
+# --- Close-out ---
+
+
+def program_close(
+    *, actor: Person, program: Program, early: bool = False, reason: str = ""
+) -> Program:
+    """A program manager closes the program: from then on it is read-only (`rules.require_open`).
+
+    On or after its last day (in the program's time zone) it closes as it is. Before that only
+    with `early=True` and a reason, which the history keeps (the context's `reason`). Closing
+    twice is refused, naming when and by whom it was closed.
+
+    Lock order: the program's row, then every audit of it, so a write that holds an audit's lock
+    finishes first and one that waits on it sees the close (`_lock_audit` re-reads the program).
+    """
+    reason = (reason or "").strip()
+    require(can_manage_program(actor), "Only a program manager can close a program.")
+    with (
+        transaction.atomic(),
+        pghistory.context(actor=actor.pk, action="program.close", reason=reason),
+    ):
+        program = Program.objects.select_for_update().select_related("catalog").get(pk=program.pk)
+        if program.closed_at is not None:
+            raise ValidationError(closed_message(program).replace("; it is read-only.", "."))
+        if program.today() < program.end_date:
+            if not early:
+                raise ValidationError(
+                    {
+                        "early": f"{program.name} runs until {program.end_date:%d %b %Y}. "
+                        "Close it early only on purpose: tick “close early” and say why."
+                    }
+                )
+            if not reason:
+                raise ValidationError({"reason": "Say why the program closes before its last day."})
+        list(Audit.objects.select_for_update().filter(program=program).values_list("pk", flat=True))
+        program.closed_at = timezone.now()
+        program.closed_by = actor
+        program.save(update_fields=["closed_at", "closed_by", "updated_at"])
+        return program

@@ -45,7 +45,7 @@ def task_detail(*, user: Person | AnonymousUser, pk: int) -> RemediationTask | N
         .select_related(
             "system__owner",
             "system__senior_reviewer",
-            "item__audit",
+            "item__audit__program",
             "created_by",
             "wont_do_requested_by",
             "wont_do_agreed_by",

@@ -25,6 +25,7 @@ from safety_reset.inventory.permissions import (
     require,
 )
 from safety_reset.programs.models import PhaseKind, Program
+from safety_reset.programs.rules import require_open
 
 from .models import OPEN_TASK_STATES, RemediationTask, TaskState
 
@@ -80,9 +81,13 @@ def task_create(
         require(
             _may_file(actor, system), "Only the owner, a delegate or a program manager files tasks."
         )
-        errors: dict[str, str] = {}
         if item is not None:
             program = item.audit.program
+        if program is not None:
+            program.refresh_from_db(fields=["closed_at", "closed_by"])
+            require_open(program)
+        errors: dict[str, str] = {}
+        if item is not None:
             if item.audit.system_id != system.pk:
                 errors["item"] = "The item belongs to another system."
             elif item.status != ItemStatus.FAILING:
@@ -129,11 +134,17 @@ class TaskChange:
 
 
 def _lock(task: RemediationTask) -> RemediationTask:
-    return (
+    """Lock the task; one filed from a closed program's item is read-only like the item.
+
+    (A task filed for a system on its own belongs to the system, not to a program.)"""
+    task = (
         RemediationTask.objects.select_for_update(of=("self",))
-        .select_related("system", "item")
+        .select_related("system", "item__audit__program")
         .get(pk=task.pk)
     )
+    if task.item is not None:
+        require_open(task.item.audit.program)
+    return task
 
 
 def _after_close(task: RemediationTask) -> ChecklistItem | None:

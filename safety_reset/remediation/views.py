@@ -35,6 +35,7 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
+from safety_reset.programs.rules import closed_message
 
 from . import selectors, services
 from .forms import TaskForm, TaskStateForm, WontDoForm
@@ -103,13 +104,17 @@ def _task_context(
     person = _person(request)
     bound = bound or {}
     system = task.system
-    may_progress = _may_progress(person, task)
-    may_edit = _may_file(person, system)
+    # A task filed from a closed program's item is read-only, like the item: no write buttons.
+    program = task.item.audit.program if task.item is not None else None
+    closed = closed_message(program) if program is not None and program.is_closed else ""
+    may_progress = _may_progress(person, task) and not closed
+    may_edit = _may_file(person, system) and not closed
     may_agree = (
         can_review_system(person, system)
         and task.wont_do_requested_by_id is not None
         and task.wont_do_requested_by_id != person.pk
         and task.is_open
+        and not closed
     )
     edit_form = None
     if may_edit and task.is_open:
@@ -141,6 +146,7 @@ def _task_context(
         "reassess_item": change.reassess_item if change else None,
         "history": history_timeline(sources=[history_source], limit=30),
         "open_panel": next(iter(bound), ""),
+        "closed": closed,
     }
 
 

@@ -243,6 +243,7 @@ def system_evaluate(*, system: System, checked_at: dt.datetime | None = None) ->
     verdicts = control_verdicts(system=system, repositories=repositories, checked_at=checked_at)
     items = ChecklistItem.objects.filter(
         audit__system=system,
+        audit__program__closed_at__isnull=True,  # a closed program is read-only
         control__evaluation=Evaluation.AUTOMATED,
         control__retired_at__isnull=True,
         control__key__in=list(verdicts),

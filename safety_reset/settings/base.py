@@ -474,8 +474,10 @@ EXCEPTION_MAX_DAYS = env.int("EXCEPTION_MAX_DAYS", default=90)
 REMINDER_DAILY_BUDGET = env.int("REMINDER_DAILY_BUDGET", default=1)
 
 # --- Program archives --------------------------------------------------------------------
-# HMAC-SHA256 key signing the archives of `export_program` (safety_reset/archive). Keep it as
-# long as the archives must be verifiable; whoever verifies needs the same key.
+# The Ed25519 private key signing the close-out packs of `export_program` (safety_reset/archive):
+# the path of a PEM file, or the PEM itself. Whoever verifies needs only the public key
+# (`verify_program_archive --public-key`), so verifying cannot forge. `manage.py archive_keygen
+# --out DIR` (or `openssl genpkey -algorithm ed25519`) makes a pair.
 EXPORT_SIGNING_KEY = env("EXPORT_SIGNING_KEY", default="")
 
 # --- Logging -----------------------------------------------------------------------------

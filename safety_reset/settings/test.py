@@ -70,7 +70,17 @@ LOGGING = {
 }
 # Serve static files from the finders: no collectstatic before tests.
 WHITENOISE_AUTOREFRESH = True
-EXPORT_SIGNING_KEY = "test-export-signing-key"  # noqa: S105
+# A key pair for the tests only (never used anywhere else): archives are signed with Ed25519.
+EXPORT_SIGNING_KEY = (  # noqa: S105
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIFgxbBpbIwqIyt1bjArAeBHeqX3/5QqQMfG+ECwUyYu5\n"
+    "-----END PRIVATE KEY-----\n"
+)
+EXPORT_TEST_PUBLIC_KEY = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEARu2Epe436ICRfX2I9obAQEobj4MHi64by7ovctzqJeU=\n"
+    "-----END PUBLIC KEY-----\n"
+)
 # API rates far above what any test sends (tests/core/test_api_throttling.py sets its own).
 REST_FRAMEWORK = {  # noqa: F405
     **REST_FRAMEWORK,  # noqa: F405

@@ -237,6 +237,9 @@ BUILDERS: dict[str, Callable[[int], list[Any]]] = {
         "catalog.ControlEvent", lambda n: ControlFactory.create_batch(n)
     ),
     "programs.Program": lambda n: ProgramFactory.create_batch(n),
+    "programs.ProgramEvent": _events(
+        "programs.ProgramEvent", lambda n: ProgramFactory.create_batch(n)
+    ),
     "programs.Phase": _phases,
     "audits.Audit": _audits,
     "audits.ChecklistItem": _items,
@@ -280,6 +283,7 @@ CHANGELIST_QUERIES: dict[str, int] = {
     "catalog.Control": 6,
     "catalog.ControlEvent": 5,
     "programs.Program": 8,
+    "programs.ProgramEvent": 5,  # session, user, count, page, catalogs
     "programs.Phase": 6,
     "audits.Audit": 6,
     "audits.ChecklistItem": 7,

@@ -258,6 +258,7 @@ def test_history_events_lead_to_the_rows(now: dt.datetime) -> None:
         Evidence: ["kind", "note", "url", "created_at"],
         System: ["slug", "team_id", "owner_id", "senior_reviewer_id"],
         Team: ["slug", "org_id"],
+        Program: ["slug", "start_date", "closed_at"],
     }
     loaded = [
         model

@@ -2,24 +2,32 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from safety_reset.archive.services import ArchiveError, archive_read, archive_verify
+from safety_reset.archive.services import ArchiveError, pack_verify, public_key
 
 
 class Command(BaseCommand):
-    help = "Check a program archive's checksums and HMAC signature (EXPORT_SIGNING_KEY)."
+    help = (
+        "Check a close-out pack: the Ed25519 signature of its manifest and the SHA-256 of every "
+        "file in it. Needs only the public key."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="The archive file.")
+        parser.add_argument("file", help="The pack (.zip).")
+        parser.add_argument(
+            "--public-key",
+            help="The public key: a PEM file's path or the PEM itself (default: the public half "
+            "of EXPORT_SIGNING_KEY).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            archive = archive_read(path=options["file"])
+            pack = pack_verify(path=options["file"], key=public_key(options["public_key"]))
         except ArchiveError as exc:
-            raise CommandError(str(exc)) from exc
-        problems = archive_verify(archive=archive)
-        if problems:
-            raise CommandError("Archive NOT verified: " + "; ".join(problems))
+            raise CommandError(f"NOT verified: {exc}") from exc
+        with pack.zip:
+            manifest = pack.manifest
         self.stdout.write(
-            f"OK: {options['file']} (program {archive['program']!r}, exported "
-            f"{archive['exported_at']}): checksums and signature verified."
+            f"OK: {options['file']} (program {manifest['program']!r}, exported "
+            f"{manifest['exported_at']}): signature and {len(manifest['files'])} checksums "
+            "verified."
         )
