@@ -22,6 +22,7 @@ from tests.factories import (
     ControlFactory,
     PersonFactory,
     ProgramFactory,
+    RemediationTaskFactory,
     SeniorFactory,
     SystemFactory,
     TeamFactory,
@@ -112,6 +113,25 @@ class TestEachPageShowsItsOwnProgram:
         assert client.post(url, {"status": "not_applicable", "reason": "x"}).status_code == 404
         item_b.refresh_from_db()
         assert item_b.status == "failing"
+
+    def test_a_task_on_the_other_programs_item_counts_only_there(self, client, two):
+        item_b = ChecklistItem.objects.filter(
+            audit__program=two.b, audit__system=two.shared, status="failing"
+        ).first()
+        late = timezone.localdate() - dt.timedelta(days=3)
+        RemediationTaskFactory(system=two.shared, item=item_b, due_on=late, title="Fix B")
+        RemediationTaskFactory(system=two.shared, due_on=late, title="No item: both")
+        client.force_login(two.pm)
+        for program, titles, overdue in (
+            (two.a, ["No item: both"], 1),
+            (two.b, ["Fix B", "No item: both"], 2),
+        ):
+            response = client.get(reverse("program-tasks", args=[program.slug]))
+            assert sorted(t.title for t in response.context["page"]) == titles
+            counts = (
+                client.get(reverse("program-overview", args=[program.slug])).context["o"].counts
+            )
+            assert counts.tasks_overdue == overdue
 
     def test_overview_team_page_and_api(self, client, two):
         client.force_login(two.pm)
