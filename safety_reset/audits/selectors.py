@@ -28,7 +28,8 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import JSONObject, Lag
+from django.db.models.functions import JSONObject, Lag, RowNumber
+from django.utils import timezone
 
 from safety_reset.catalog.models import Category
 from safety_reset.inventory.models import Person, System
@@ -62,6 +63,59 @@ def program_current(*, today: dt.date | None = None) -> Program | None:
         if running is not None:
             return running
     return programs.order_by("-start_date").first()
+
+
+# The session key that remembers the program a person last chose in the header's switcher.
+PROGRAM_SESSION_KEY = "program"
+# Closed (or ended) programs stay in the switcher this long, so last quarter's figures are near.
+RECENTLY_CLOSED = dt.timedelta(days=90)
+
+
+def programs_visible(*, user: Person | AnonymousUser) -> QuerySet[Program]:
+    """Programs the person may look at: all for those who see everything, else the ones with an
+    audit on a system they may see."""
+    programs = Program.objects.order_by("-start_date", "pk")
+    if getattr(user, "sees_everything", False):
+        return programs
+    return programs.filter(
+        Exists(
+            Audit.objects.filter(
+                program=OuterRef("pk"), system__in=System.objects.visible_to(user).values("id")
+            )
+        )
+    )
+
+
+def programs_for_switcher(
+    *, user: Person | AnonymousUser, now: dt.datetime | None = None
+) -> list[Program]:
+    """Open programs and recently closed or ended ones the person may see, newest first; one
+    query. (Ended is judged on the start date plus length, as the catalogue of programs is
+    small: the time zone nuance of `programs_open` does not change what a menu lists.)"""
+    now = now or timezone.now()
+    cutoff = (now - RECENTLY_CLOSED).date()
+    programs = programs_visible(user=user).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gte=now - RECENTLY_CLOSED)
+    )
+    return [p for p in programs if p.end_date >= cutoff]
+
+
+def program_chosen(
+    *, user: Person | AnonymousUser, slug: str | None, today: dt.date | None = None
+) -> Program | None:
+    """The program a page without one in its URL is about: the one the person last chose (if it
+    still exists and they may see it), else the running one."""
+    if slug:
+        chosen = (
+            programs_visible(user=user)
+            .select_related("catalog")
+            .prefetch_related("phases")
+            .filter(slug=slug)
+            .first()
+        )
+        if chosen is not None:
+            return chosen
+    return program_current(today=today)
 
 
 @dataclass(frozen=True)
@@ -162,6 +216,47 @@ def systems_visible(*, user: Person | AnonymousUser) -> QuerySet[System]:
         .select_related("team", "team__org", "owner", "senior_reviewer")
         .prefetch_related("delegates")
     )
+
+
+def audit_for_page(*, user: Person | AnonymousUser, program: str, system: str) -> Audit | None:
+    """The audit of a system (by slug) in a program (by slug), if the person may see the system,
+    with its program, phases and what the system page shows of the system: three queries."""
+    return (
+        Audit.objects.filter(
+            program__slug=program,
+            system__slug=system,
+            system__in=System.objects.visible_to(user).values("id"),
+        )
+        .select_related(
+            "program",
+            "program__catalog",
+            "system__team__org",
+            "system__owner",
+            "system__senior_reviewer",
+        )
+        .prefetch_related("program__phases", "system__delegates")
+        .first()
+    )
+
+
+def program_of_system(
+    *, user: Person | AnonymousUser, system: str, preferred: str | None
+) -> Program | None:
+    """The program to open a system (by slug) in when the URL names none: the preferred one if
+    the system is in it, else an open one, else the latest to start; one query."""
+    audit = (
+        Audit.objects.filter(
+            system__slug=system, system__in=System.objects.visible_to(user).values("id")
+        )
+        .select_related("program")
+        .order_by(
+            Case(When(program__slug=preferred or "", then=Value(0)), default=Value(1)),
+            F("program__closed_at").desc(nulls_first=True),
+            "-program__start_date",
+        )
+        .first()
+    )
+    return audit.program if audit is not None else None
 
 
 def audit_latest(*, system: System) -> Audit | None:
@@ -689,15 +784,36 @@ def audit_history_sources(
 # --- My work -----------------------------------------------------------------------------------
 
 
+def programs_of_person(*, person: Person, now: dt.datetime | None = None) -> list[Program]:
+    """The open programs (not closed, not ended) with a system the person owns, helps with or
+    reviews, in the order they started, with their phases: two queries."""
+    now = now or timezone.now()
+    involved = Audit.objects.filter(
+        program=OuterRef("pk"), system__in=System.objects.filter(_involved(person)).values("id")
+    )
+    programs = (
+        Program.objects.filter(closed_at__isnull=True)
+        .filter(Exists(involved))
+        .prefetch_related("phases")
+        .order_by("start_date", "pk")
+    )
+    return [p for p in programs if p.end_date >= p.today(now)]
+
+
 @dataclass(frozen=True)
 class MySystem:
-    """A system on someone's "My work": its progress, their role and what to do next, by when."""
+    """A system on someone's "My work" in one program: its audit's progress, their role and
+    what to do next, by when."""
 
-    system: System
+    audit: Audit
     role: str
     next_step: str
     deadline: dt.date | None
     today: dt.date
+
+    @property
+    def system(self) -> System:
+        return self.audit.system
 
     @property
     def overdue(self) -> bool:
@@ -709,33 +825,48 @@ def _involved(person: Person) -> Q:
 
 
 def my_systems(
-    *, person: Person, program: Program, today: dt.date, limit: int = 100
-) -> list[MySystem]:
-    """The systems someone owns, is a delegate of or reviews, with progress, in one query."""
-    owner_signed = Exists(
-        SignOff.objects.filter(
-            audit__system=OuterRef("pk"), audit__program=program, revoked_at__isnull=True
-        )
-    )
+    *, person: Person, programs: Sequence[Program], limit: int = 100
+) -> dict[int, list[MySystem]]:
+    """The systems someone owns, is a delegate of or reviews, one row per (system, program) with
+    that audit's progress, by program id: one query whatever the number of programs."""
+    mine = System.objects.visible_to(person).filter(_involved(person)).values("id")
     # Items not assessed that are not late before their own due date (`may_be_late_q`): when
     # every item left to assess is one of them, the deadline is the earliest of their dates.
-    own_due = Q(
-        audits__items__audit__program=program,
-        audits__items__status=ItemStatus.NOT_ASSESSED,
-    ) & ~may_be_late_q(today, "audits__items__")
-    systems = (
-        systems_with_progress(user=person, program=program)
-        .filter(id__in=System.objects.filter(_involved(person)).values("id"))
+    # One query spans the programs, so "today" is the earliest of their todays (zones differ
+    # by a day at most; an item is then never shown late early).
+    today = min((p.today() for p in programs), default=timezone.localdate())
+    own_due = Q(items__status=ItemStatus.NOT_ASSESSED) & ~may_be_late_q(today, "items__")
+    audits = (
+        Audit.objects.filter(program__in=programs, system__in=mine)
+        .select_related("system__team__org", "system__owner", "system__senior_reviewer")
         .annotate(
-            owner_signed=owner_signed,
-            items_due_later=Count("audits__items", filter=own_due),
-            items_due_on=Min("audits__items__due_date", filter=own_due),
+            items_total=Count("items"),
+            items_covered=Count("items", filter=Q(items__status__in=COVERED_STATUSES)),
+            items_failing=Count("items", filter=Q(items__status=ItemStatus.FAILING)),
+            items_not_assessed=Count("items", filter=Q(items__status=ItemStatus.NOT_ASSESSED)),
+            items_due_later=Count("items", filter=own_due),
+            items_due_on=Min("items__due_date", filter=own_due),
+            signed_off=Exists(
+                SignOff.objects.filter(
+                    audit=OuterRef("pk"), revoked_at__isnull=True, senior_signed_by__isnull=False
+                )
+            ),
+            owner_signed=Exists(
+                SignOff.objects.filter(audit=OuterRef("pk"), revoked_at__isnull=True)
+            ),
+            row=Window(
+                RowNumber(), partition_by=F("program_id"), order_by=[F("system__name"), F("pk")]
+            ),
         )
-        .order_by("name")[:limit]
+        .filter(row__lte=limit)
+        .order_by("system__name", "pk")
     )
-    deadlines = phase_deadlines(program)
-    rows = []
-    for system in systems:
+    by_pk = {p.pk: p for p in programs}
+    rows: dict[int, list[MySystem]] = {p.pk: [] for p in programs}
+    for audit in audits:
+        program = by_pk[audit.program_id]
+        audit.program = program
+        system = audit.system
         role = (
             "Owner"
             if system.owner_id == person.pk
@@ -743,13 +874,32 @@ def my_systems(
             if system.senior_reviewer_id == person.pk
             else "Delegate"
         )
-        step, phase = _next_step(system, role)
-        deadline = deadlines.get(phase) if phase else None
-        left: int = getattr(system, "items_not_assessed", 0)
-        if phase == PhaseKind.AUDIT and left and system.items_due_later == left:
-            deadline = system.items_due_on
-        rows.append(MySystem(system, role, step, deadline, today))
+        step, phase = _next_step(audit, role)
+        deadline = phase_deadlines(program).get(phase) if phase else None
+        left: int = getattr(audit, "items_not_assessed", 0)
+        if phase == PhaseKind.AUDIT and left and audit.items_due_later == left:
+            # every item left to assess has its own later due date: that is the deadline
+            deadline = audit.items_due_on
+        rows[program.pk].append(MySystem(audit, role, step, deadline, program.today()))
     return rows
+
+
+def per_program(
+    items: QuerySet[Any], *, program: str, order: Sequence[Any], limit: int
+) -> tuple[dict[int, list[Any]], dict[int, int]]:
+    """The first `limit` rows of each program (by `order`) and each program's total: two
+    queries whatever the number of programs. `program` is the lookup to the program's id."""
+    totals = dict(
+        items.order_by().values_list(program).annotate(n=Count("pk")).values_list(program, "n")
+    )
+    rows: dict[int, list[Any]] = {}
+    ranked = items.annotate(
+        program_key=F(program),
+        row=Window(RowNumber(), partition_by=F(program), order_by=list(order)),
+    ).filter(row__lte=limit)
+    for row in ranked.order_by(*order):
+        rows.setdefault(row.program_key, []).append(row)
+    return rows, totals
 
 
 def _next_step(system: Any, role: str) -> tuple[str, str | None]:
@@ -774,43 +924,52 @@ def _next_step(system: Any, role: str) -> tuple[str, str | None]:
     return "Ready for the owner's sign-off", PhaseKind.VERIFY
 
 
-def signoffs_awaiting_senior(*, person: Person, program: Program) -> list[SignOff]:
-    """Owner-signed audits waiting for this senior reviewer's signature."""
-    return list(
+Queue = tuple[dict[int, list[Any]], dict[int, int]]
+
+
+def signoffs_awaiting_senior(*, person: Person, programs: Sequence[Program]) -> Queue:
+    """Owner-signed audits waiting for this senior reviewer's signature, per program."""
+    signoffs = (
         SignOff.objects.filter(
-            audit__program=program,
+            audit__program__in=programs,
             audit__system__senior_reviewer=person,
             revoked_at__isnull=True,
             senior_signed_by__isnull=True,
         )
         .exclude(owner_signed_by=person)
         .select_related("audit__system", "owner_signed_by")
-        .order_by("owner_signed_at")[:50]
+    )
+    return per_program(
+        signoffs, program="audit__program_id", order=[F("owner_signed_at"), F("pk")], limit=50
     )
 
 
-def waivers_awaiting_decision(*, person: Person, program: Program) -> list[Waiver]:
-    """Requested exceptions on systems this senior reviews (never their own requests)."""
-    return list(
+def waivers_awaiting_decision(*, person: Person, programs: Sequence[Program]) -> Queue:
+    """Requested exceptions on systems this senior reviews (never their own requests), per
+    program."""
+    waivers = (
         Waiver.objects.filter(
             state=WaiverState.REQUESTED,
-            item__audit__program=program,
+            item__audit__program__in=programs,
             item__audit__system__senior_reviewer=person,
         )
         .exclude(requested_by=person)
         .select_related("item__control", "item__audit__system", "requested_by")
-        .order_by("created_at")[:50]
+    )
+    return per_program(
+        waivers, program="item__audit__program_id", order=[F("created_at"), F("pk")], limit=50
     )
 
 
 def items_awaiting_verification(
-    *, person: Person, program: Program, limit: int = 25
-) -> tuple[list[ChecklistItem], int]:
-    """Items a person attested as passing or not applicable, not yet verified by this senior."""
+    *, person: Person, programs: Sequence[Program], limit: int = 25
+) -> Queue:
+    """Items a person attested as passing or not applicable, not yet verified by this senior,
+    per program (the oldest first, cut to `limit` each) with each program's total."""
     items = (
         rules.with_evidence_flags(ChecklistItem.objects.all())
         .filter(
-            audit__program=program,
+            audit__program__in=programs,
             audit__system__senior_reviewer=person,
             source=StatusSource.PERSON,
             status__in=rules.VERIFIABLE_STATUSES,
@@ -819,14 +978,11 @@ def items_awaiting_verification(
         )
         .filter(rules.has_required_evidence())
         .exclude(attested_by=person)
+        .select_related("control", "audit__system", "attested_by")
     )
-    total = items.count()
-    rows = list(
-        items.select_related("control", "audit__system", "attested_by").order_by(
-            "status_changed_at", "pk"
-        )[:limit]
+    return per_program(
+        items, program="audit__program_id", order=[F("status_changed_at"), F("pk")], limit=limit
     )
-    return rows, total
 
 
 def needs_me_order() -> Case:

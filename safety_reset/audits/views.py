@@ -27,6 +27,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -38,6 +39,7 @@ from safety_reset.inventory.permissions import (
     can_work_system,
     require,
 )
+from safety_reset.programs.models import Program
 from safety_reset.remediation import selectors as task_selectors
 from safety_reset.remediation import services as task_services
 from safety_reset.remediation.forms import TaskForm
@@ -77,68 +79,127 @@ def _person(request: HtmxHttpRequest) -> Person:
     return request.user
 
 
-def _system_or_404(request: HtmxHttpRequest, slug: str) -> System:
-    return get_object_or_404(selectors.systems_visible(user=request.user), slug=slug)
+def _audit_or_404(request: HtmxHttpRequest, program: str, slug: str) -> Audit:
+    """The audit the URL names by (program slug, system slug), if the person may see the system.
+
+    A system they may not see, or one not enrolled in that program, is a 404 alike.
+    """
+    audit = selectors.audit_for_page(user=request.user, program=program, system=slug)
+    if audit is None:
+        raise Http404("No such system in this program.")
+    remember_program(request, program)
+    return audit
 
 
-def _item_or_404(system: System, item_id: int) -> ChecklistItem:
-    return get_object_or_404(
-        ChecklistItem.objects.select_related("audit__program", "control"),
-        pk=item_id,
-        audit__system=system,
+def remember_program(request: HttpRequest, slug: str) -> None:
+    """Pages without a program in their URL show the one the person last looked at."""
+    if request.session.get(selectors.PROGRAM_SESSION_KEY) != slug:
+        request.session[selectors.PROGRAM_SESSION_KEY] = slug
+
+
+def program_of_request(request: HttpRequest) -> Program | None:
+    """The program of a page without one in its URL: the last one chosen, else the running one."""
+    return selectors.program_chosen(
+        user=request.user,
+        slug=request.session.get(selectors.PROGRAM_SESSION_KEY),
+        today=timezone.localdate(),
     )
+
+
+def _item_or_404(audit: Audit, item_id: int) -> ChecklistItem:
+    item = get_object_or_404(
+        ChecklistItem.objects.select_related("control"), pk=item_id, audit=audit
+    )
+    item.audit = audit  # already loaded with its program and system
+    return item
 
 
 def _upload_limit_mb() -> int:
     return round(settings.EVIDENCE_MAX_UPLOAD_BYTES / 1_048_576)
 
 
-def system_url(system: System) -> str:
-    return reverse("audits:system", args=[system.slug])
+def system_url(audit: Audit) -> str:
+    return reverse("audits:system", args=[audit.program.slug, audit.system.slug])
 
 
-def item_url(system: System, item_id: int) -> str:
-    return f"{system_url(system)}#item-{item_id}"
+def item_url(audit: Audit, item_id: int) -> str:
+    return f"{system_url(audit)}#item-{item_id}"
 
 
 # --- My work -------------------------------------------------------------------------------------
 
 
+@dataclass
+class ProgramWork:
+    """One program's section of "My work"."""
+
+    program: Program
+    today: dt.date
+    clock: selectors.ProgramClock
+    deadlines: dict[str, dt.date]
+    systems: list[selectors.MySystem]
+    items: list[ChecklistItem]
+    items_total: int
+    signoffs: list[Any]
+    waivers: list[Any]
+    verify: list[ChecklistItem]
+    verify_total: int
+
+    @property
+    def waiting_total(self) -> int:
+        return len(self.signoffs) + len(self.waivers) + self.verify_total
+
+
 @login_required
 @require_GET
 def my_work(request: HtmxHttpRequest) -> HttpResponse:
-    """What waits for me: my systems, the items that need me, my tasks, my reviews."""
+    """What waits for me in every open program I am in, a section per program (the one chosen
+    in the header first), and my tasks; a fixed number of queries whatever the number of
+    programs or systems."""
     person = _person(request)
-    program = selectors.program_current(today=timezone.localdate())
-    context: dict[str, Any] = {"program": program}
-    if program is not None:
-        today = program.today()
-        week_end = today + dt.timedelta(days=6 - today.weekday())
-        items, items_total = task_selectors.items_needing_owner(person=person, program=program)
-        tasks = task_selectors.tasks_due(person=person, until=week_end)
-        context.update(
-            today=today,
-            week_end=week_end,
-            clock=selectors.program_clock(program=program, today=today),
-            deadlines=selectors.phase_deadlines(program),
-            systems=selectors.my_systems(person=person, program=program, today=today),
-            items=items,
-            items_total=items_total,
-            tasks_overdue=[t for t in tasks if t.due_on < today],
-            tasks_this_week=[t for t in tasks if t.due_on >= today],
+    programs = selectors.programs_of_person(person=person)
+    chosen = request.session.get(selectors.PROGRAM_SESSION_KEY)
+    programs.sort(key=lambda p: p.slug != chosen)  # stable: the rest stay in start order
+    systems = selectors.my_systems(person=person, programs=programs)
+    items, items_totals = task_selectors.items_needing_owner(person=person, programs=programs)
+    if person.is_senior:
+        signoffs, _ = selectors.signoffs_awaiting_senior(person=person, programs=programs)
+        waivers, _ = selectors.waivers_awaiting_decision(person=person, programs=programs)
+        verify, verify_totals = selectors.items_awaiting_verification(
+            person=person, programs=programs
         )
-        if person.is_senior:
-            verify, verify_total = selectors.items_awaiting_verification(
-                person=person, program=program
+    else:
+        signoffs, waivers, verify, verify_totals = {}, {}, {}, {}
+    sections = []
+    for program in programs:
+        today = program.today()
+        sections.append(
+            ProgramWork(
+                program=program,
+                today=today,
+                clock=selectors.program_clock(program=program, today=today),
+                deadlines=selectors.phase_deadlines(program),
+                systems=systems.get(program.pk, []),
+                items=items.get(program.pk, []),
+                items_total=items_totals.get(program.pk, 0),
+                signoffs=signoffs.get(program.pk, []),
+                waivers=waivers.get(program.pk, []),
+                verify=verify.get(program.pk, []),
+                verify_total=verify_totals.get(program.pk, 0),
             )
-            context.update(
-                is_reviewer=True,
-                signoffs=selectors.signoffs_awaiting_senior(person=person, program=program),
-                waivers=selectors.waivers_awaiting_decision(person=person, program=program),
-                wont_do=task_selectors.wont_do_awaiting(person=person),
-                verify=verify,
-                verify_total=verify_total,
-            )
+        )
+    today = timezone.localdate()
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    tasks = task_selectors.tasks_due(person=person, until=week_end)
+    context: dict[str, Any] = {
+        "sections": sections,
+        "today": today,
+        "week_end": week_end,
+        "tasks_overdue": [t for t in tasks if t.due_on < today],
+        "tasks_this_week": [t for t in tasks if t.due_on >= today],
+        "is_reviewer": person.is_senior,
+        "wont_do": task_selectors.wont_do_awaiting(person=person) if person.is_senior else [],
+    }
     return render(request, "audits/my_work.html", context)
 
 
@@ -265,8 +326,9 @@ def _cards(
     return cards
 
 
-def _history(system: System, audit: Audit, item_ids: list[int] | None = None) -> list[Any]:
-    url = system_url(system)
+def _history(audit: Audit, item_ids: list[int] | None = None) -> list[Any]:
+    system = audit.system
+    url = system_url(audit)
     sources = selectors.audit_history_sources(audit=audit, system_url=url, item_ids=item_ids)
     sources.append(
         task_selectors.task_history_source(
@@ -280,10 +342,10 @@ def _history(system: System, audit: Audit, item_ids: list[int] | None = None) ->
 
 def _page_context(
     request: HtmxHttpRequest,
-    system: System,
+    audit: Audit,
     bound: dict[int, dict[str, Form]] | None = None,
 ) -> dict[str, Any]:
-    audit = selectors.audit_latest(system=system)
+    system = audit.system
     roles = PageRoles.of(_person(request), system, audit)
     context: dict[str, Any] = {
         "system": system,
@@ -291,8 +353,6 @@ def _page_context(
         "roles": roles,
         "upload_limit_mb": _upload_limit_mb(),
     }
-    if audit is None:
-        return context
     program = audit.program
     items = selectors.checklist_items(audit=audit)
     cards = _cards(items, roles, _task_kit(system, audit, roles), bound or {})
@@ -303,29 +363,30 @@ def _page_context(
         groups=selectors.group_by_category(cards),
         summary=selectors.audit_summary(items),
         signoff=selectors.signoff_state(audit=audit),
-        history=_history(system, audit),
+        history=_history(audit),
     )
     return context
 
 
 @login_required
 @require_GET
-def system_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+def system_detail(request: HtmxHttpRequest, program: str, slug: str) -> HttpResponse:
     """The checklist by category, with evidence, exceptions, tasks, sign-off and history."""
-    system = _system_or_404(request, slug)
-    return render(request, "audits/system_detail.html", _page_context(request, system))
+    audit = _audit_or_404(request, program, slug)
+    return render(request, "audits/system_detail.html", _page_context(request, audit))
 
 
 @login_required
 @require_GET
-def item_history(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int) -> HttpResponse:
     """One item's history (loaded into the item when its History is opened)."""
-    system = _system_or_404(request, slug)
-    item = _item_or_404(system, item_id)
+    audit = _audit_or_404(request, program, slug)
+    item = _item_or_404(audit, item_id)
     context = {
-        "system": system,
+        "system": audit.system,
+        "audit": audit,
         "item": item,
-        "history": _history(system, item.audit, item_ids=[item.pk]),
+        "history": _history(audit, item_ids=[item.pk]),
     }
     if request.htmx:
         return render(request, "audits/partials/_history.html", context)
@@ -364,6 +425,7 @@ Action = Callable[[ChecklistItem, Person, dict[str, Any], Form], str]
 
 def _item_action(
     request: HtmxHttpRequest,
+    program: str,
     slug: str,
     item_id: int,
     *,
@@ -376,8 +438,9 @@ def _item_action(
 ) -> HttpResponse:
     """Check who may act, parse the form, call the service, answer with the item or the errors."""
     person = _person(request)
-    system = _system_or_404(request, slug)
-    item = _item_or_404(system, item_id)
+    audit = _audit_or_404(request, program, slug)
+    system = audit.system
+    item = _item_or_404(audit, item_id)
     require(allowed(person, system), refusal)
     extra = form_kwargs(system, item) if form_kwargs else {}
     form = form_class(request.POST, request.FILES, auto_id=f"i{item.pk}-{key}-%s", **extra)
@@ -387,33 +450,33 @@ def _item_action(
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            return _item_done(request, system, item, notice)
-    return _item_invalid(request, system, item, key, form)
+            return _item_done(request, audit, item, notice)
+    return _item_invalid(request, audit, item, key, form)
 
 
 def _item_done(
-    request: HtmxHttpRequest, system: System, item: ChecklistItem, notice: str
+    request: HtmxHttpRequest, audit: Audit, item: ChecklistItem, notice: str
 ) -> HttpResponse:
     if request.htmx:
-        return _item_response(request, system, item.pk, notice=notice)
+        return _item_response(request, audit, item.pk, notice=notice)
     messages.success(request, notice)
-    return HttpResponseRedirect(item_url(system, item.pk))
+    return HttpResponseRedirect(item_url(audit, item.pk))
 
 
 def _item_invalid(
-    request: HtmxHttpRequest, system: System, item: ChecklistItem, key: str, form: Form
+    request: HtmxHttpRequest, audit: Audit, item: ChecklistItem, key: str, form: Form
 ) -> HttpResponse:
     bound = {item.pk: {key: form}}
     if request.htmx:
-        return _item_response(request, system, item.pk, bound=bound)
-    context = _page_context(request, system, bound=bound)
+        return _item_response(request, audit, item.pk, bound=bound)
+    context = _page_context(request, audit, bound=bound)
     context["form_error_item"] = item.pk
     return render(request, "audits/system_detail.html", context, status=400)
 
 
 def _item_response(
     request: HtmxHttpRequest,
-    system: System,
+    audit: Audit,
     item_id: int,
     *,
     notice: str = "",
@@ -421,12 +484,9 @@ def _item_response(
     bound: dict[int, dict[str, Form]] | None = None,
 ) -> HttpResponse:
     """The item's partial, plus the summary, sign-off panel and history out of band."""
-    audit = selectors.audit_latest(system=system)
-    assert audit is not None
+    system = audit.system
     roles = PageRoles.of(_person(request), system, audit)
     items = selectors.checklist_items(audit=audit, item_ids=[item_id])
-    if not items:  # the item belongs to an earlier program's audit
-        return HttpResponseRedirect(system_url(system))
     card = _cards(items, roles, _task_kit(system, audit, roles), bound or {})[0]
     if notice:
         card.notice, card.notice_is_error = notice, notice_is_error
@@ -438,7 +498,7 @@ def _item_response(
         "card": card,
         "summary": selectors.audit_summary(brief),
         "signoff": selectors.signoff_state(audit=audit),
-        "history": _history(system, audit),
+        "history": _history(audit),
         "deadlines": selectors.phase_deadlines(audit.program),
         "upload_limit_mb": _upload_limit_mb(),
         "oob": True,
@@ -463,9 +523,10 @@ def _run_assess(item: ChecklistItem, person: Person, data: dict[str, Any], form:
 
 @login_required
 @require_POST
-def item_assess(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_assess(request: HtmxHttpRequest, program: str, slug: str, item_id: int) -> HttpResponse:
     return _item_action(
         request,
+        program,
         slug,
         item_id,
         key="assess",
@@ -485,9 +546,10 @@ def _run_evidence(item: ChecklistItem, person: Person, data: dict[str, Any], for
 
 @login_required
 @require_POST
-def item_evidence(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_evidence(request: HtmxHttpRequest, program: str, slug: str, item_id: int) -> HttpResponse:
     return _item_action(
         request,
+        program,
         slug,
         item_id,
         key="evidence",
@@ -505,9 +567,12 @@ def _run_ask(item: ChecklistItem, person: Person, data: dict[str, Any], form: Fo
 
 @login_required
 @require_POST
-def item_request_evidence(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_request_evidence(
+    request: HtmxHttpRequest, program: str, slug: str, item_id: int
+) -> HttpResponse:
     return _item_action(
         request,
+        program,
         slug,
         item_id,
         key="ask",
@@ -531,9 +596,12 @@ def _run_waiver(item: ChecklistItem, person: Person, data: dict[str, Any], form:
 
 @login_required
 @require_POST
-def item_waiver_request(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_waiver_request(
+    request: HtmxHttpRequest, program: str, slug: str, item_id: int
+) -> HttpResponse:
     return _item_action(
         request,
+        program,
         slug,
         item_id,
         key="waiver",
@@ -566,9 +634,10 @@ def _run_task(item: ChecklistItem, person: Person, data: dict[str, Any], form: F
 
 @login_required
 @require_POST
-def item_task_new(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_task_new(request: HtmxHttpRequest, program: str, slug: str, item_id: int) -> HttpResponse:
     return _item_action(
         request,
+        program,
         slug,
         item_id,
         key="task",
@@ -584,40 +653,40 @@ def item_task_new(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResp
 
 @login_required
 @require_POST
-def item_verify(request: HtmxHttpRequest, slug: str, item_id: int) -> HttpResponse:
+def item_verify(request: HtmxHttpRequest, program: str, slug: str, item_id: int) -> HttpResponse:
     person = _person(request)
-    system = _system_or_404(request, slug)
-    item = _item_or_404(system, item_id)
-    require(can_review_system(person, system), "Only the system's senior reviewer verifies.")
+    audit = _audit_or_404(request, program, slug)
+    item = _item_or_404(audit, item_id)
+    require(can_review_system(person, audit.system), "Only the system's senior reviewer verifies.")
     try:
         services.item_verify(item=item, actor=person)
     except ValidationError as exc:
-        return _refused(request, system, item, " ".join(exc.messages))
-    return _item_done(request, system, item, f"Verified the evidence of “{item.control.title}”.")
+        return _refused(request, audit, item, " ".join(exc.messages))
+    return _item_done(request, audit, item, f"Verified the evidence of “{item.control.title}”.")
 
 
-def _refused(
-    request: HtmxHttpRequest, system: System, item: ChecklistItem, why: str
-) -> HttpResponse:
+def _refused(request: HtmxHttpRequest, audit: Audit, item: ChecklistItem, why: str) -> HttpResponse:
     """A button's action that a rule refused: say why, on the item or as a message."""
     if request.htmx:
-        return _item_response(request, system, item.pk, notice=why, notice_is_error=True)
+        return _item_response(request, audit, item.pk, notice=why, notice_is_error=True)
     messages.error(request, why)
-    return HttpResponseRedirect(item_url(system, item.pk))
+    return HttpResponseRedirect(item_url(audit, item.pk))
 
 
 @login_required
 @require_POST
-def waiver_decide(request: HtmxHttpRequest, slug: str, waiver_id: int) -> HttpResponse:
+def waiver_decide(
+    request: HtmxHttpRequest, program: str, slug: str, waiver_id: int
+) -> HttpResponse:
     """The senior reviewer approves or rejects a requested exception."""
     person = _person(request)
-    system = _system_or_404(request, slug)
+    audit = _audit_or_404(request, program, slug)
+    system = audit.system
     waiver = get_object_or_404(
-        Waiver.objects.select_related("item__audit__program", "item__control"),
-        pk=waiver_id,
-        item__audit__system=system,
+        Waiver.objects.select_related("item__control"), pk=waiver_id, item__audit=audit
     )
     item = waiver.item
+    item.audit = audit
     require(
         can_review_system(person, system),
         "Only the system's senior reviewer can decide on an exception.",
@@ -633,25 +702,15 @@ def waiver_decide(request: HtmxHttpRequest, slug: str, waiver_id: int) -> HttpRe
             add_service_errors(form, exc)
         else:
             verb = "approved" if approve else "rejected"
-            return _item_done(
-                request, system, item, f"Exception for “{item.control.title}” {verb}."
-            )
-    return _item_invalid(request, system, item, "decide", form)
+            return _item_done(request, audit, item, f"Exception for “{item.control.title}” {verb}.")
+    return _item_invalid(request, audit, item, "decide", form)
 
 
 # --- Sign-off ------------------------------------------------------------------------------------
 
 
-def _signoff_audit(request: HtmxHttpRequest, slug: str) -> tuple[System, Audit]:
-    system = _system_or_404(request, slug)
-    audit = selectors.audit_latest(system=system)
-    if audit is None:
-        raise Http404("This system is not enrolled in a program.")
-    return system, audit
-
-
 def _signed(
-    request: HtmxHttpRequest, system: System, ok: str, sign: Callable[[], Any]
+    request: HtmxHttpRequest, audit: Audit, ok: str, sign: Callable[[], Any]
 ) -> HttpResponse:
     try:
         sign()
@@ -659,18 +718,18 @@ def _signed(
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, ok)
-    return HttpResponseRedirect(f"{system_url(system)}#signoff")
+    return HttpResponseRedirect(f"{system_url(audit)}#signoff")
 
 
 @login_required
 @require_POST
-def signoff_owner(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+def signoff_owner(request: HtmxHttpRequest, program: str, slug: str) -> HttpResponse:
     person = _person(request)
-    system, audit = _signoff_audit(request, slug)
-    require(person.pk == system.owner_id, "Only the system's owner signs first.")
+    audit = _audit_or_404(request, program, slug)
+    require(person.pk == audit.system.owner_id, "Only the system's owner signs first.")
     return _signed(
         request,
-        system,
+        audit,
         "You signed the audit off. The senior reviewer gives the second signature.",
         lambda: services.signoff_owner(audit=audit, actor=person),
     )
@@ -678,13 +737,56 @@ def signoff_owner(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def signoff_senior(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+def signoff_senior(request: HtmxHttpRequest, program: str, slug: str) -> HttpResponse:
     person = _person(request)
-    system, audit = _signoff_audit(request, slug)
-    require(can_review_system(person, system), "Only the system's senior reviewer signs second.")
+    audit = _audit_or_404(request, program, slug)
+    require(
+        can_review_system(person, audit.system), "Only the system's senior reviewer signs second."
+    )
     return _signed(
         request,
-        system,
+        audit,
         "You gave the senior sign-off. The audit is complete.",
         lambda: services.signoff_senior(audit=audit, actor=person),
     )
+
+
+# --- The program in the URL ----------------------------------------------------------------------
+
+
+@login_required
+def legacy_redirect(
+    request: HtmxHttpRequest, slug: str, url_name: str, **rest: Any
+) -> HttpResponse:
+    """/systems/<slug>/… from before programs were in the path: the same page in the person's
+    current program (the one last chosen if the system is in it, else its open one, else its
+    latest). Temporary (302; 307 for a POST, so the form is posted again), as the current
+    program changes. A visible system in no program gets a page saying so (404)."""
+    target = selectors.program_of_system(
+        user=request.user,
+        system=slug,
+        preferred=request.session.get(selectors.PROGRAM_SESSION_KEY),
+    )
+    if target is None:
+        system = selectors.systems_visible(user=request.user).filter(slug=slug).first()
+        if system is None:
+            raise Http404("No such system.")
+        return render(request, "audits/not_enrolled.html", {"system": system}, status=404)
+    url = reverse(f"audits:{url_name}", kwargs={"program": target.slug, "slug": slug, **rest})
+    if request.GET:
+        url = f"{url}?{request.GET.urlencode()}"
+    return HttpResponseRedirect(url, status=302 if request.method in ("GET", "HEAD") else 307)
+
+
+@login_required
+@require_GET
+def program_switch(request: HtmxHttpRequest, program: str) -> HttpResponse:
+    """The header's program switcher: remember the choice and go to `next` (a local path)."""
+    chosen = get_object_or_404(selectors.programs_visible(user=request.user), slug=program)
+    remember_program(request, chosen.slug)
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("my-work")
+    return HttpResponseRedirect(target)

@@ -138,13 +138,16 @@ def live_sources(scope: Scope, *, team_id: int | None = None) -> RollupSources:
     )
 
 
-def _open_tasks(scope: Scope) -> QuerySet[RemediationTask]:
-    return scope.limit(
-        RemediationTask.objects.filter(
-            system__audits__program=scope.program, state__in=OPEN_TASK_STATES
-        ),
-        "system",
+def tasks_of_program(program: Program) -> QuerySet[RemediationTask]:
+    """Tasks on the program's systems, less those filed on an item of another program's audit
+    (a system in two programs has one task list, but an item belongs to one program)."""
+    return RemediationTask.objects.filter(system__audits__program=program).filter(
+        Q(item__isnull=True) | Q(item__audit__program=program)
     )
+
+
+def _open_tasks(scope: Scope) -> QuerySet[RemediationTask]:
+    return scope.limit(tasks_of_program(scope.program).filter(state__in=OPEN_TASK_STATES), "system")
 
 
 def program_rollup(*, scope: Scope, team_id: int | None = None, behind: int = 0) -> Rollup:
@@ -296,7 +299,7 @@ def program_items(*, scope: Scope) -> QuerySet[ChecklistItem]:
 def program_tasks(*, scope: Scope) -> QuerySet[RemediationTask]:
     today = scope.today
     return (
-        scope.limit(RemediationTask.objects.filter(system__audits__program=scope.program), "system")
+        scope.limit(tasks_of_program(scope.program), "system")
         .select_related("system__team__org", "assignee", "item__control")
         .annotate(
             is_overdue=ExpressionWrapper(

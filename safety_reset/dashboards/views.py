@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from safety_reset.audits.models import ItemStatus
 from safety_reset.audits.selectors import program_current
+from safety_reset.audits.views import program_of_request
 from safety_reset.catalog.models import Control
 from safety_reset.inventory.models import Org, Team
 from safety_reset.programs.models import Program
@@ -67,7 +68,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def program_current_redirect(request: HttpRequest) -> HttpResponse:
-    program = program_current()
+    program = program_of_request(request)  # the one chosen in the header, else the running one
     if program is None:
         return redirect("home")
     return redirect("program-overview", slug=program.slug)

@@ -10,7 +10,11 @@ size), one section per role:
 - program managers: the verdict and the plan lines (`program_progress`, the overview's
   selector), and the teams and controls most at risk, once per batch.
 
-The key is (person, "digest", "digest", "<ISO week of their local date>").
+Every open program is covered: a person in two programs gets *one* digest a week with their
+systems grouped by program and each queue line naming its program (one email to read on a
+Monday, not two to reconcile), and a program manager gets one figures section per open program.
+So the key stays (person, "digest", "<ISO week of their local date>"), and running twice still
+sends nothing twice.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from safety_reset.audits.models import (
+    Audit,
     ChecklistItem,
     ItemStatus,
     SignOff,
@@ -33,10 +38,12 @@ from safety_reset.audits.models import (
     Waiver,
     WaiverState,
 )
-from safety_reset.audits.selectors import program_clock, program_current
+from safety_reset.audits.selectors import program_clock
 from safety_reset.dashboards.selectors import control_rows, program_progress, scope_whole
 from safety_reset.incidents.models import Incident
-from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.models import Person
+from safety_reset.programs.models import Program
+from safety_reset.programs.selectors import programs_open
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 
 from . import selectors
@@ -92,7 +99,24 @@ class Digest:
     exceptions: list[selectors.Line] = field(default_factory=list)
     wont_do: list[selectors.Line] = field(default_factory=list)
     team_late: list[selectors.Line] = field(default_factory=list)  # a manager's people
-    program: dict[str, Any] | None = None
+    # A program manager's section, one per open program.
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    # The programs this digest speaks of (name, dates), in the order they start.
+    programs: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def about(self, program: Program) -> str:
+        """Note that the digest speaks of the program; its name, for the line."""
+        if program.pk not in self.programs:
+            self.programs[program.pk] = {
+                "name": program.name,
+                "start": program.start_date,
+                "end": program.end_date,
+            }
+        return program.name
+
+    @property
+    def program_names(self) -> str:
+        return ", ".join(p["name"] for p in self.programs.values())
 
     @property
     def waiting_total(self) -> int:
@@ -122,7 +146,7 @@ class Digest:
                 or self.waiting_total
                 or self.team_late
             )
-            and self.program is None
+            and not self.figures
         )
 
     @property
@@ -137,7 +161,8 @@ class Digest:
         if self.team_late:
             parts.append(f"{len(self.team_late)} late in your team")
         tail = f": {', '.join(parts)}" if parts else ""
-        return f"Your Code Safety Reset week {self.week}{tail}"
+        names = f" ({self.program_names})" if self.programs else ""
+        return f"Your Code Safety Reset week {self.week}{names}{tail}"
 
 
 def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]:
@@ -150,61 +175,66 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
     }
     ids = list(digests)
     url = selectors.site_url
-    program = program_current()  # 2 queries (program and its phases)
-    if program is not None and program.is_closed:
-        program = None  # a closed program's work is done: the digest leaves it out
-    in_program = Q(audits__program=program) if program else Q(pk__in=[])
-    systems = (
-        System.objects.filter(owner_id__in=ids, is_active=True)
-        .values("owner_id", "name", "slug")
+    programs = programs_open(now=now)  # 2 queries (the programs and their phases)
+    prefetch_related_objects(programs, "phases")
+    by_pk = {p.pk: p for p in programs}
+    audits = (
+        Audit.objects.filter(program__in=programs, system__owner_id__in=ids, system__is_active=True)
+        .values("program_id", "system__owner_id", "system__name", "system__slug")
         .annotate(
-            items=Count("audits__items", filter=in_program),
+            items_total=Count("items"),
             passing=Count(
-                "audits__items",
-                filter=in_program
-                & Q(
-                    audits__items__status__in=[
+                "items",
+                filter=Q(
+                    items__status__in=[
                         ItemStatus.PASSING,
                         ItemStatus.NOT_APPLICABLE,
                         ItemStatus.EXCEPTED,
                     ]
                 ),
             ),
-            failing=Count(
-                "audits__items", filter=in_program & Q(audits__items__status=ItemStatus.FAILING)
-            ),
+            failing=Count("items", filter=Q(items__status=ItemStatus.FAILING)),
         )
-        .order_by("name")
+        .order_by("program__start_date", "program_id", "system__name")
     )
-    for row in systems:
-        digests[row["owner_id"]].systems.append(
+    for row in audits:
+        program = by_pk[row["program_id"]]
+        digest = digests[row["system__owner_id"]]
+        digest.systems.append(
             {
-                "name": row["name"],
-                "url": url(reverse("audits:system", args=[row["slug"]])),
-                "items": row["items"],
+                "program": digest.about(program),
+                "name": row["system__name"],
+                "url": url(reverse("audits:system", args=[program.slug, row["system__slug"]])),
+                "items": row["items_total"],
                 "covered": row["passing"],
                 "failing": row["failing"],
-                "percent": round(100 * row["passing"] / row["items"]) if row["items"] else 0,
+                "percent": round(100 * row["passing"] / row["items_total"])
+                if row["items_total"]
+                else 0,
             }
         )
     earliest = min((d.today for d in digests.values()), default=now.date())
     changes = (
         ChecklistItem.objects.filter(
             audit__system__owner_id__in=ids,
+            audit__program__in=programs,
             status_changed_at__gte=now - dt.timedelta(days=7),
         )
-        .select_related("audit__system", "control", "status_changed_by")
+        .select_related("audit__system", "audit__program", "control", "status_changed_by")
         .order_by("-status_changed_at")
     )
     for item in changes:
-        system = item.audit.system
+        system, program = item.audit.system, item.audit.program
         who = f" by {item.status_changed_by}" if item.status_changed_by else ""
-        digests[system.owner_id].changes.append(
+        digest = digests[system.owner_id]
+        digest.changes.append(
             selectors.Line(
                 "Changed this week",
-                f"{system.name} · {item.control.key}",
+                f"{digest.about(program)} · {system.name} · {item.control.key}",
                 f"Now {item.get_status_display().lower()}{who}",
-                url(reverse("audits:system", args=[system.slug]) + f"#item-{item.pk}"),
+                url(
+                    reverse("audits:system", args=[program.slug, system.slug]) + f"#item-{item.pk}"
+                ),
             )
         )
     tasks = (
@@ -230,18 +260,19 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
             digest.overdue.append(line)
         elif task.due_on <= digest.today + dt.timedelta(days=7):
             digest.due_next_week.append(line)
-    if program is not None:
-        _senior_queues(digests, program=program)  # 4 queries
+    if programs:
+        _senior_queues(digests, programs=programs)  # 4 queries
     _team_late(digests)  # 1
     managers = [d for d in digests.values() if d.person.is_program_manager]
-    if managers and program is not None:
+    for program in programs if managers else []:  # 5 queries per open program
         figures = program_figures(program=program, today=managers[0].today, now=now)
         for digest in managers:
-            digest.program = figures
+            digest.about(program)
+            digest.figures.append(figures)
     return [digests[p.pk] for p in people]
 
 
-def _senior_queues(digests: dict[int, Digest], *, program: Any) -> None:
+def _senior_queues(digests: dict[int, Digest], *, programs: Sequence[Program]) -> None:
     """What waits for each senior reviewer of the batch (4 queries, whatever its size).
 
     The same rules as their My work page (audits/selectors.py): attested items not yet verified
@@ -252,7 +283,7 @@ def _senior_queues(digests: dict[int, Digest], *, program: Any) -> None:
     ids = list(digests)
     items = (
         ChecklistItem.objects.filter(
-            audit__program=program,
+            audit__program__in=programs,
             audit__system__senior_reviewer_id__in=ids,
             source=StatusSource.PERSON,
             status__in=(ItemStatus.PASSING, ItemStatus.NOT_APPLICABLE),
@@ -260,11 +291,11 @@ def _senior_queues(digests: dict[int, Digest], *, program: Any) -> None:
             evidence_requested=False,
         )
         .exclude(attested_by_id=F("audit__system__senior_reviewer_id"))
-        .select_related("audit__system", "control", "attested_by")
+        .select_related("audit__system", "audit__program", "control", "attested_by")
         .order_by("status_changed_at", "pk")
     )
     for item in items:
-        system = item.audit.system
+        system, program = item.audit.system, item.audit.program
         assert system.senior_reviewer_id is not None
         digest = digests[system.senior_reviewer_id]
         digest.to_verify_total += 1
@@ -274,53 +305,63 @@ def _senior_queues(digests: dict[int, Digest], *, program: Any) -> None:
             digest.to_verify.append(
                 selectors.Line(
                     "Evidence to verify",
-                    f"{system.name} · {item.control.key}",
+                    f"{digest.about(program)} · {system.name} · {item.control.key}",
                     f"{item.get_status_display()}, attested{by}{when}",
-                    url(reverse("audits:system", args=[system.slug]) + f"#item-{item.pk}"),
+                    url(
+                        reverse("audits:system", args=[program.slug, system.slug])
+                        + f"#item-{item.pk}"
+                    ),
                 )
             )
     waivers = (
         Waiver.objects.filter(
             state=WaiverState.REQUESTED,
-            item__audit__program=program,
+            item__audit__program__in=programs,
             item__audit__system__senior_reviewer_id__in=ids,
         )
         .exclude(requested_by_id=F("item__audit__system__senior_reviewer_id"))
-        .select_related("item__control", "item__audit__system", "requested_by")
+        .select_related(
+            "item__control", "item__audit__system", "item__audit__program", "requested_by"
+        )
         .order_by("created_at", "pk")
     )
     for waiver in waivers:
-        system = waiver.item.audit.system
+        system, program = waiver.item.audit.system, waiver.item.audit.program
         assert system.senior_reviewer_id is not None
-        digests[system.senior_reviewer_id].exceptions.append(
+        digest = digests[system.senior_reviewer_id]
+        digest.exceptions.append(
             selectors.Line(
                 "Exceptions to decide",
-                f"{system.name} · {waiver.item.control.key}",
+                f"{digest.about(program)} · {system.name} · {waiver.item.control.key}",
                 f"Requested by {waiver.requested_by} on {waiver.created_at:%d %b}, "
                 f"until {waiver.expires_on:%d %b}",
-                url(reverse("audits:system", args=[system.slug]) + f"#item-{waiver.item_id}"),
+                url(
+                    reverse("audits:system", args=[program.slug, system.slug])
+                    + f"#item-{waiver.item_id}"
+                ),
             )
         )
     signoffs = (
         SignOff.objects.filter(
-            audit__program=program,
+            audit__program__in=programs,
             audit__system__senior_reviewer_id__in=ids,
             senior_signed_by__isnull=True,
             revoked_at__isnull=True,
         )
         .exclude(owner_signed_by_id=F("audit__system__senior_reviewer_id"))
-        .select_related("audit__system", "owner_signed_by")
+        .select_related("audit__system", "audit__program", "owner_signed_by")
         .order_by("owner_signed_at", "pk")
     )
     for signoff in signoffs:
-        system = signoff.audit.system
+        system, program = signoff.audit.system, signoff.audit.program
         assert system.senior_reviewer_id is not None
-        digests[system.senior_reviewer_id].waiting.append(
+        digest = digests[system.senior_reviewer_id]
+        digest.waiting.append(
             selectors.Line(
                 "Waiting for your sign-off",
-                system.name,
+                f"{digest.about(program)} · {system.name}",
                 f"Signed by {signoff.owner_signed_by} on {signoff.owner_signed_at:%d %b}",
-                url(reverse("audits:system", args=[system.slug]) + "#signoff"),
+                url(reverse("audits:system", args=[program.slug, system.slug]) + "#signoff"),
             )
         )
     tasks = (
@@ -379,7 +420,7 @@ def _team_late(digests: dict[int, Digest]) -> None:
         )
 
 
-def program_figures(*, program: Any, today: dt.date, now: dt.datetime) -> dict[str, Any]:
+def program_figures(*, program: Program, today: dt.date, now: dt.datetime) -> dict[str, Any]:
     """The program manager's section (5 queries): the verdict and the plan lines, read from
     `program_progress` as the overview and the API do, and what is most at risk."""
     progress = program_progress(program=program, today=today)  # 3
@@ -404,6 +445,8 @@ def program_figures(*, program: Any, today: dt.date, now: dt.datetime) -> dict[s
     percent = round(covered.actual) if covered.actual is not None else 0
     return {
         "name": program.name,
+        "start": program.start_date,
+        "end": program.end_date,
         "url": site(reverse("program-overview", args=[program.slug])),
         "day": clock.day,
         "length": clock.length,

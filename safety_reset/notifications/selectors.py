@@ -138,7 +138,7 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
             expires_on__in=expiries,
             item__audit__program__closed_at__isnull=True,
         )
-        .select_related("item__audit__system", "item__control")
+        .select_related("item__audit__system", "item__audit__program", "item__control")
         .order_by("expires_on", "pk")
     )
     for waiver in waivers:
@@ -147,13 +147,16 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
         if days not in EXCEPTION_OFFSETS:
             continue
         when = "expires today" if days == 0 else f"expires in {days} days"
-        system = waiver.item.audit.system
+        system, program = waiver.item.audit.system, waiver.item.audit.program
         lines[waiver.requested_by_id].append(
             Line(
                 "Exceptions",
-                f"{system.name} · {waiver.item.control.key}",
+                f"{program.name} · {system.name} · {waiver.item.control.key}",
                 f"Exception {when} ({waiver.expires_on:%a %d %b}); the item fails again after it.",
-                site_url(reverse("audits:system", args=[system.slug]) + f"#item-{waiver.item_id}"),
+                site_url(
+                    reverse("audits:system", args=[program.slug, system.slug])
+                    + f"#item-{waiver.item_id}"
+                ),
                 waiver.expires_on,
             )
         )
@@ -166,12 +169,12 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
             revoked_at__isnull=True,
             audit__program__closed_at__isnull=True,
         )
-        .select_related("audit__system")
+        .select_related("audit__system", "audit__program")
         .order_by("owner_signed_at", "pk")
     )
     by_id = {p.pk: p for p in people}
     for signoff in signoffs:
-        system = signoff.audit.system
+        system, program = signoff.audit.system, signoff.audit.program
         assert system.senior_reviewer_id is not None
         senior = by_id[system.senior_reviewer_id]
         day = today[senior.pk]
@@ -181,9 +184,11 @@ def reminder_lines_many(*, people: Sequence[Person], now: dt.datetime) -> dict[i
             lines[senior.pk].append(
                 Line(
                     "Sign-offs waiting for you",
-                    system.name,
+                    f"{program.name} · {system.name}",
                     f"The owner signed {waited} working days ago; the senior signature is yours.",
-                    site_url(reverse("audits:system", args=[system.slug]) + "#signoff"),
+                    site_url(
+                        reverse("audits:system", args=[program.slug, system.slug]) + "#signoff"
+                    ),
                     signed,
                 )
             )
@@ -236,10 +241,13 @@ def _phase_lines_many(*, today: dict[int, dt.date]) -> dict[int, list[Line]]:
             lines.setdefault(owner_id, []).append(
                 Line(
                     "Phase deadlines",
-                    f"{row['audit__system__name']} · {phase.get_kind_display()} phase {when}",
+                    f"{program.name} · {row['audit__system__name']} · "
+                    f"{phase.get_kind_display()} phase {when}",
                     f"{open_items} item{'s' if open_items != 1 else ''} still "
                     + ("not assessed" if phase.kind == PhaseKind.AUDIT else "not passing"),
-                    site_url(reverse("audits:system", args=[row["audit__system__slug"]])),
+                    site_url(
+                        reverse("audits:system", args=[program.slug, row["audit__system__slug"]])
+                    ),
                     program.date_of(phase.end_day),
                 )
             )
@@ -375,8 +383,8 @@ def _unassessed_after_audit_lines(
                 system.name,
                 f"{system.owner} · {system.not_assessed} "
                 f"item{'s' if system.not_assessed != 1 else ''}"
-                f" not assessed (the Audit phase ended {ended:%d %b})",
-                site_url(reverse("audits:system", args=[system.slug])),
+                f" not assessed (the Audit phase of {program.name} ended {ended:%d %b})",
+                site_url(reverse("audits:system", args=[program.slug, system.slug])),
                 ended,
                 True,
             ),

@@ -114,7 +114,9 @@ def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
     if not recipient.is_active or not recipient.email:
         give_up([log_id], "The recipient's account is inactive or has no email address.")
         return False
-    url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+    url = settings.SITE_URL.rstrip("/") + reverse(
+        "audits:system", args=[signoff.audit.program.slug, system.slug]
+    )
     body = (
         f"Hello {recipient.first_name or recipient},\n\n"
         f"The sign-off of {system.name} ({signoff.audit.program.name}) was revoked on "
@@ -156,7 +158,9 @@ def waivers_withdrawn_untold(*, limit: int = 500) -> list[Waiver]:
     return list(
         Waiver.objects.filter(state=WaiverState.WITHDRAWN, updated_at__gte=since)
         .filter(~told)
-        .select_related("item__control", "item__audit__system", "requested_by")
+        .select_related(
+            "item__control", "item__audit__system", "item__audit__program", "requested_by"
+        )
         .order_by("updated_at", "pk")[:limit]
     )
 
@@ -193,10 +197,12 @@ def _send_withdrawn_once(waiver: Waiver) -> bool:
     if not recipient.is_active or not recipient.email:
         give_up([log_id], "The recipient's account is inactive or has no email address.")
         return False
-    url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+    program = waiver.item.audit.program
+    url = settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[program.slug, system.slug])
     body = (
         f"Hello {recipient.first_name or recipient},\n\n"
-        f"The exception you requested for “{title}” on {system.name} was withdrawn:\n\n"
+        f"The exception you requested for “{title}” on {system.name} ({program.name}) was "
+        "withdrawn:\n\n"
         f"    {waiver.decision_note}\n\n"
         "Nothing is needed from you. If the item fails again, request a new exception.\n\n"
         f"{url}#item-{waiver.item_id}\n"

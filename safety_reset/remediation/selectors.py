@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from safety_reset.audits.models import OPEN_WAIVER_STATES, ChecklistItem, ItemStatus, Waiver
 from safety_reset.audits.selectors import (
@@ -20,6 +20,7 @@ from safety_reset.audits.selectors import (
     HistorySource,
     TrackedField,
     needs_me_order,
+    per_program,
 )
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
@@ -107,28 +108,33 @@ def wont_do_awaiting(*, person: Person, limit: int = 50) -> list[RemediationTask
 
 
 def items_needing_owner(
-    *, person: Person, program: Program, limit: int = 25
-) -> tuple[list[ChecklistItem], int]:
-    """Items on the systems someone owns or helps with that wait for them.
+    *, person: Person, programs: Sequence[Program], limit: int = 25
+) -> tuple[dict[int, list[ChecklistItem]], dict[int, int]]:
+    """Items on the systems someone owns or helps with that wait for them, per program.
 
     Not assessed; failing with neither an open task nor an open exception; or sent back by the
-    senior reviewer for more evidence. Two queries: the rows (cut to `limit`) and their total.
+    senior reviewer for more evidence. Two queries whatever the number of programs: the rows
+    (cut to `limit` in each program) and each program's total.
     """
     mine = System.objects.filter(Q(owner=person) | Q(delegates=person)).values("id")
     open_task = RemediationTask.objects.filter(item=OuterRef("pk"), state__in=OPEN_TASK_STATES)
     open_waiver = Waiver.objects.filter(item=OuterRef("pk"), state__in=OPEN_WAIVER_STATES)
-    items = ChecklistItem.objects.filter(audit__program=program, audit__system__in=mine).filter(
-        Q(status=ItemStatus.NOT_ASSESSED)
-        | Q(evidence_requested=True)
-        | (Q(status=ItemStatus.FAILING) & ~Exists(open_task) & ~Exists(open_waiver))
+    items = (
+        ChecklistItem.objects.filter(audit__program__in=programs, audit__system__in=mine)
+        .filter(
+            Q(status=ItemStatus.NOT_ASSESSED)
+            | Q(evidence_requested=True)
+            | (Q(status=ItemStatus.FAILING) & ~Exists(open_task) & ~Exists(open_waiver))
+        )
+        .select_related("control", "audit__system")
+        .annotate(urgency=needs_me_order())  # named: a window's filter cannot order by a Case
     )
-    total = items.count()
-    rows = list(
-        items.select_related("control", "audit__system").order_by(
-            needs_me_order(), "audit__system__name", "control__position", "pk"
-        )[:limit]
+    return per_program(
+        items,
+        program="audit__program_id",
+        order=[F("urgency"), F("audit__system__name"), F("control__position"), F("pk")],
+        limit=limit,
     )
-    return rows, total
 
 
 def assignable_people(*, system: System, limit: int = 200) -> list[Person]:

@@ -174,7 +174,10 @@ def _done(
 
 
 def _reassess_message(item: Any) -> str:
-    url = reverse("audits:system", args=[item.audit.system.slug]) + f"#item-{item.pk}"
+    audit = item.audit
+    url = (
+        reverse("audits:system", args=[audit.program.slug, audit.system.slug]) + f"#item-{item.pk}"
+    )
     return format_html(
         'That was the last open task of “{}”. <a href="{}">Re-assess the item</a> now.',
         item.control.title,

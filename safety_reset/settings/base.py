@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "safety_reset.core.context_processors.navigation",
+                "safety_reset.audits.context_processors.program_switcher",
             ],
         },
     },

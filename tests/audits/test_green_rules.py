@@ -38,11 +38,11 @@ def _senior(world: RoleWorld):
 
 def _url(world: RoleWorld, name: str, item: ChecklistItem | None = None) -> str:
     item = item or world.items[0]
-    return reverse(f"audits:{name}", args=[world.system.slug, item.pk])
+    return reverse(f"audits:{name}", args=[world.program.slug, world.system.slug, item.pk])
 
 
 def _page(world: RoleWorld) -> str:
-    return reverse("audits:system", args=[world.system.slug])
+    return reverse("audits:system", args=[world.program.slug, world.system.slug])
 
 
 def _fresh(item: ChecklistItem) -> ChecklistItem:
@@ -180,7 +180,8 @@ class TestSeniorSignOffNeedsVerification:
         assert "Give the senior sign-off" not in body
         # Asked anyway (an old page): refused with why, nothing signed.
         response = senior.post(
-            reverse("audits:signoff-senior", args=[world.system.slug]), follow=True
+            reverse("audits:signoff-senior", args=[world.program.slug, world.system.slug]),
+            follow=True,
         )
         assert "keep the senior sign-off back" in response.content.decode()
         assert SignOff.objects.get().senior_signed_by is None
@@ -188,7 +189,7 @@ class TestSeniorSignOffNeedsVerification:
             senior.post(_url(world, "item-verify", item))
         body = senior.get(_page(world)).content.decode()
         assert "Give the senior sign-off" in body
-        senior.post(reverse("audits:signoff-senior", args=[world.system.slug]))
+        senior.post(reverse("audits:signoff-senior", args=[world.program.slug, world.system.slug]))
         assert SignOff.objects.get().is_complete
 
     def test_api_refuses_then_signs(self, client, world):

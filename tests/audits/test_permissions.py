@@ -122,7 +122,9 @@ def _file_evidence(world: RoleWorld) -> Evidence:
 
 
 def _item_url(name: str) -> Callable[[RoleWorld, Any], str]:
-    return lambda w, ctx: reverse(f"audits:{name}", args=[w.system.slug, w.items[0].pk])
+    return lambda w, ctx: reverse(
+        f"audits:{name}", args=[w.program.slug, w.system.slug, w.items[0].pk]
+    )
 
 
 def _reload(obj: Any) -> Any:
@@ -146,7 +148,11 @@ CASES = [
     # --- Pages ---------------------------------------------------------------------------
     Case("my work", lambda w, c: reverse("my-work"), EVERYONE),
     Case("my tasks", lambda w, c: reverse("remediation:tasks"), EVERYONE),
-    Case("system page", lambda w, c: reverse("audits:system", args=[w.system.slug]), READ),
+    Case(
+        "system page",
+        lambda w, c: reverse("audits:system", args=[w.program.slug, w.system.slug]),
+        READ,
+    ),
     Case("item history", _item_url("item-history"), READ),
     Case(
         "evidence file",
@@ -210,7 +216,9 @@ CASES = [
     ),
     Case(
         "decide exception",
-        lambda w, waiver: reverse("audits:exception-decide", args=[w.system.slug, waiver.pk]),
+        lambda w, waiver: reverse(
+            "audits:exception-decide", args=[w.program.slug, w.system.slug, waiver.pk]
+        ),
         REVIEW,
         method="post",
         setup=_waiver,
@@ -229,7 +237,7 @@ CASES = [
     # --- Sign-off ------------------------------------------------------------------------
     Case(
         "owner sign-off",
-        lambda w, c: reverse("audits:signoff-owner", args=[w.system.slug]),
+        lambda w, c: reverse("audits:signoff-owner", args=[w.program.slug, w.system.slug]),
         SIGN_OWNER,
         method="post",
         setup=_pass_all,
@@ -237,7 +245,7 @@ CASES = [
     ),
     Case(
         "senior sign-off",
-        lambda w, c: reverse("audits:signoff-senior", args=[w.system.slug]),
+        lambda w, c: reverse("audits:signoff-senior", args=[w.program.slug, w.system.slug]),
         REVIEW,
         method="post",
         setup=_ready_for_senior,
@@ -337,8 +345,10 @@ def test_every_role_is_in_every_row() -> None:
 
 def test_the_owner_never_sees_the_senior_button(client, world: RoleWorld) -> None:
     _ready_for_senior(world)
-    url = reverse("audits:system", args=[world.system.slug])
-    senior_action = reverse("audits:signoff-senior", args=[world.system.slug]).encode()
+    url = reverse("audits:system", args=[world.program.slug, world.system.slug])
+    senior_action = reverse(
+        "audits:signoff-senior", args=[world.program.slug, world.system.slug]
+    ).encode()
     for role, sees in [("owner", False), ("delegate", False), ("senior", True)]:
         body = client_as(client, world, role).get(url).content
         assert (senior_action in body) is sees, role
@@ -347,7 +357,7 @@ def test_the_owner_never_sees_the_senior_button(client, world: RoleWorld) -> Non
 
 def test_viewer_and_program_manager_read_without_forms(client, world: RoleWorld) -> None:
     _fail(world)
-    url = reverse("audits:system", args=[world.system.slug])
+    url = reverse("audits:system", args=[world.program.slug, world.system.slug])
     for role in ("viewer", "program_manager", "senior"):
         body = client_as(client, world, role).get(url).content.decode()
         assert SECRET_NAME in body

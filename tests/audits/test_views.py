@@ -43,11 +43,11 @@ def owner_client(client, world):
 
 def _url(world, name, item=None):
     item = item or world.items[0]
-    return reverse(f"audits:{name}", args=[world.system.slug, item.pk])
+    return reverse(f"audits:{name}", args=[world.program.slug, world.system.slug, item.pk])
 
 
 def _page(world):
-    return reverse("audits:system", args=[world.system.slug])
+    return reverse("audits:system", args=[world.program.slug, world.system.slug])
 
 
 def _fail(world, item=None):
@@ -93,8 +93,11 @@ class TestPage:
 
     def test_a_system_outside_any_program_says_so(self, client, world):
         world.audit.delete()
-        body = client_as(client, world, "owner").get(_page(world)).content.decode()
-        assert "Not enrolled" in body
+        owner = client_as(client, world, "owner")
+        assert owner.get(_page(world)).status_code == 404  # not in this program
+        response = owner.get(f"/systems/{world.system.slug}/")  # the URL without a program
+        assert response.status_code == 404
+        assert f"{world.system.name} is in no program" in response.content.decode()
 
 
 class TestAssess:
@@ -150,7 +153,9 @@ class TestAssess:
 
     def test_an_item_of_another_system_is_a_404(self, owner_client, world):
         other_item = world.other_audit.items.first()
-        url = reverse("audits:item-assess", args=[world.system.slug, other_item.pk])
+        url = reverse(
+            "audits:item-assess", args=[world.program.slug, world.system.slug, other_item.pk]
+        )
         response = owner_client.post(url, {"status": "passing"})
         assert response.status_code == 404
         assert _refresh(other_item).status == "not_assessed"
@@ -295,7 +300,9 @@ class TestExceptions:
         senior = client_as(client, world, "senior")
         page = senior.get(_page(world)).content.decode()
         assert "Approve the exception" in page
-        decide = reverse("audits:exception-decide", args=[world.system.slug, waiver.pk])
+        decide = reverse(
+            "audits:exception-decide", args=[world.program.slug, world.system.slug, waiver.pk]
+        )
 
         response = senior.post(decide, {"decision": "reject", "note": ""}, **HTMX)
         assert "Say why the exception is rejected." in response.content.decode()
@@ -313,7 +320,9 @@ class TestExceptions:
         )
         waiver = Waiver.objects.get()
         senior = client_as(client, world, "senior")
-        decide = reverse("audits:exception-decide", args=[world.system.slug, waiver.pk])
+        decide = reverse(
+            "audits:exception-decide", args=[world.program.slug, world.system.slug, waiver.pk]
+        )
         senior.post(decide, {"decision": "approve"})
         response = senior.post(decide, {"decision": "reject", "note": "No."}, **HTMX)
         body = response.content.decode()
@@ -380,7 +389,8 @@ class TestSignOff:
         assert "3 items keep this audit from being signed" in body
         assert "Sign off as owner" not in body
         response = owner_client.post(
-            reverse("audits:signoff-owner", args=[world.system.slug]), follow=True
+            reverse("audits:signoff-owner", args=[world.program.slug, world.system.slug]),
+            follow=True,
         )
         assert "keep the owner&#x27;s sign-off back" in response.content.decode()
         assert not SignOff.objects.exists()
@@ -390,11 +400,11 @@ class TestSignOff:
             attest_passing(item=item, actor=world.person("owner"))
         owner = client_as(client, world, "owner")
         assert "Sign off as owner" in owner.get(_page(world)).content.decode()
-        owner.post(reverse("audits:signoff-owner", args=[world.system.slug]))
+        owner.post(reverse("audits:signoff-owner", args=[world.program.slug, world.system.slug]))
         senior = client_as(client, world, "senior")
         for item in world.items:
             senior.post(_url(world, "item-verify", item))
-        senior.post(reverse("audits:signoff-senior", args=[world.system.slug]))
+        senior.post(reverse("audits:signoff-senior", args=[world.program.slug, world.system.slug]))
         body = senior.get(_page(world)).content.decode()
         assert "Signed off" in body
         assert str(world.person("senior")) in body
@@ -462,7 +472,10 @@ def test_pages_of_an_earlier_program_item_redirect_to_the_page(client, world):
     item = ChecklistItemFactory(audit=old)
     services.evidence_add(item=item, actor=world.person("owner"), note="Screenshot.")
     owner = client_as(client, world, "owner")
-    url = reverse("audits:item-assess", args=[world.system.slug, item.pk])
+    url = reverse("audits:item-assess", args=[old.program.slug, world.system.slug, item.pk])
     response = owner.post(url, {"status": "passing"}, **HTMX)
-    assert response.status_code == 302
+    assert response.status_code == 200  # the item's partial, in its own program's page
     assert _refresh(item).status == "passing"
+    # Under the current program's URL the older item is not found.
+    current = reverse("audits:item-assess", args=[world.program.slug, world.system.slug, item.pk])
+    assert owner.post(current, {"status": "failing"}, **HTMX).status_code == 404

@@ -48,7 +48,7 @@ def test_owner_sees_systems_items_and_tasks_with_next_steps(client, role_world: 
     overdue.save()
 
     body = _my_work(client, world, "owner")
-    page_url = reverse("audits:system", args=[world.system.slug])
+    page_url = reverse("audits:system", args=[world.program.slug, world.system.slug])
     # My systems: progress, the next step and its deadline.
     assert world.system.name in body
     assert "Assess 1 item" in body
@@ -90,7 +90,7 @@ def test_senior_sees_what_waits_for_review(client, role_world: RoleWorld):
     task_services.task_request_wont_do(task=task, actor=owner, reason="Moot.")
 
     body = _my_work(client, world, "senior")
-    page_url = reverse("audits:system", args=[world.system.slug])
+    page_url = reverse("audits:system", args=[world.program.slug, world.system.slug])
     assert "Waiting for my review" in body
     assert f'href="{page_url}#item-{first.pk}">Approve or reject' in body
     assert f'href="{page_url}#item-{second.pk}">Verify' in body
@@ -109,7 +109,7 @@ def test_senior_sees_what_waits_for_review(client, role_world: RoleWorld):
 
 def test_people_with_no_systems_get_a_calm_page(client, role_world: RoleWorld):
     body = _my_work(client, role_world, "program_manager")
-    assert "You own, help with or review no systems" in body
+    assert "Nothing to do in an open program" in body
     assert "See all systems" in body
     assert "Waiting for my review" not in body
 
@@ -117,7 +117,7 @@ def test_people_with_no_systems_get_a_calm_page(client, role_world: RoleWorld):
 def test_without_a_program(client, db):
     client.force_login(PersonFactory())
     body = client.get(reverse("my-work")).content.decode()
-    assert "No program yet" in body
+    assert "Nothing to do in an open program" in body
 
 
 def test_a_late_phase_is_marked_late(client, db):

@@ -48,7 +48,7 @@ def test_both_signers_are_told_once(role_world: RoleWorld):
     assert world.system.name in message.subject
     assert "revoked" in message.subject
     assert "Branch protection removed" in message.body
-    assert reverse("audits:system", args=[world.system.slug]) in message.body
+    assert reverse("audits:system", args=[world.program.slug, world.system.slug]) in message.body
     logs = NotificationLog.objects.filter(kind="signoff_revoked")
     assert {(log.subject_key, log.period, log.state) for log in logs} == {
         (f"signoff:{signoff.pk}", "once", "sent")
@@ -108,7 +108,7 @@ def test_the_page_shows_the_revocation(client, role_world: RoleWorld):
     _signed(world)
     _regress(world)
     body = client_as(client, world, "senior").get(
-        reverse("audits:system", args=[world.system.slug])
+        reverse("audits:system", args=[world.program.slug, world.system.slug])
     )
     text = body.content.decode()
     assert "An earlier sign-off was revoked" in text

@@ -34,7 +34,9 @@ def world(role_world: RoleWorld) -> RoleWorld:
 
 
 def _evidence_url(world: RoleWorld) -> str:
-    return reverse("audits:item-evidence", args=[world.system.slug, world.items[0].pk])
+    return reverse(
+        "audits:item-evidence", args=[world.program.slug, world.system.slug, world.items[0].pk]
+    )
 
 
 # --- Type from content ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from celery.contrib.testing.worker import start_worker
 from safety_reset.celery import app
 from safety_reset.notifications import digests, tasks
 from safety_reset.notifications.models import NotificationLog
+from safety_reset.programs.models import Program
 from tests.factories import (
     AuditFactory,
     ChecklistItemFactory,
@@ -108,7 +109,11 @@ def test_beat_fan_out_sends_each_digest_once(worker, smtp: Mailbox):
     _wait(lambda: len(smtp.messages) == 4)
     assert smtp.to() == sorted(p.email for p in people)
     message = smtp.for_("tokyo0@example.test")[0]
-    assert message["Subject"] == "Your Code Safety Reset week 2026-W49: 1 due this coming week"
+    program = Program.objects.get()
+    assert (
+        message["Subject"]
+        == f"Your Code Safety Reset week 2026-W49 ({program.name}): 1 due this coming week"
+    )
     text, html = bodies(message)
     assert "Service 0" in text
     assert "Fix 0" in html

@@ -116,9 +116,9 @@ def test_a_seniors_queue_lists_exceptions_sign_offs_and_wont_do_requests(smtp: M
     [message] = smtp.for_("senior@example.test")
     assert "3 waiting for you" in str(message["Subject"])
     text, _ = _text(message)
-    assert "Exceptions to decide\n- Ledger · " in text
+    assert f"Exceptions to decide\n- {program.name} · Ledger · " in text
     assert f"Requested by {owner}" in text
-    assert "Waiting for your sign-off\n- Vault" in text
+    assert f"Waiting for your sign-off\n- {program.name} · Vault" in text
     assert "“Won't do” requests to decide\n- Rotate the keys — Ledger · asked by" in text
     assert f"/tasks/{task.pk}/" in text
     assert "Elsewhere" not in text
@@ -208,8 +208,14 @@ def test_send_digests_on_a_monday_morning_sends_seniors_their_queue(
     )
     due = set(digests.digest_due(now=monday))
     seniors = Person.objects.filter(pk__in=due, systems_reviewed__isnull=False).distinct()
-    queues = {s.email: items_awaiting_verification(person=s, program=demo_program) for s in seniors}
-    waiting = {email: q for email, q in queues.items() if q[1]}
+    queues = {
+        s.email: items_awaiting_verification(person=s, programs=[demo_program]) for s in seniors
+    }
+    waiting = {
+        email: (rows.get(demo_program.pk, []), totals.get(demo_program.pk, 0))
+        for email, (rows, totals) in queues.items()
+        if totals.get(demo_program.pk)
+    }
     assert len(waiting) >= 5
 
     call_command("send_digests", "--now", monday.isoformat())

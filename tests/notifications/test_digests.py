@@ -90,17 +90,17 @@ def test_owner_digest_content_and_links(smtp):
     assert message["To"] == "owner@example.test"
     assert (
         message["Subject"]
-        == "Your Code Safety Reset week 2026-W49: 1 overdue, 1 due this coming week"
+        == f"Your Code Safety Reset week 2026-W49 ({program.name}): 1 overdue, 1 due this coming week"
     )
     text, html = bodies(message)
     site = "https://reset.example.test"
     for body in (text, html):
         assert "Checkout API" in body
         assert "1/2" in body  # covered
-        assert f"{site}/systems/{system.slug}/" in body
+        assert f"{site}/programs/{program.slug}/systems/{system.slug}/" in body
         assert f"{site}/tasks/{overdue.pk}/" in body
         assert f"{site}/tasks/{soon.pk}/" in body
-        assert f"{site}/systems/{system.slug}/#item-{passing.pk}" in body
+        assert f"{site}/programs/{program.slug}/systems/{system.slug}/#item-{passing.pk}" in body
         assert f"{site}/notifications/preferences/" in body
     assert "Turn on protection" in text
     assert "<script" not in html

@@ -85,7 +85,10 @@ class TestStateChanges:
             reverse("remediation:task-state", args=[task.pk]), {"state": "done"}, follow=True
         )
         body = response.content.decode()
-        item_link = reverse("audits:system", args=[world.system.slug]) + f"#item-{task.item_id}"
+        item_link = (
+            reverse("audits:system", args=[world.program.slug, world.system.slug])
+            + f"#item-{task.item_id}"
+        )
         assert "The task is now done." in body
         assert "That was the last open task of" in body
         assert f'<a href="{item_link}">Re-assess the item</a>' in body
