@@ -489,17 +489,22 @@ def _catalog_match(
     replace: list[Catalog] = []
     for row in catalogs:
         fields = row["fields"]
+        # A version is its (slug, version); the (name, version) is unique too.
         existing = Catalog.objects.filter(
-            models.Q(slug=fields["slug"]) | models.Q(name=fields["name"], version=fields["version"])
+            models.Q(slug=fields["slug"]) | models.Q(name=fields["name"]),
+            version=fields["version"],
         ).first()
         if existing is None:
             continue
         label = f"catalog {fields['slug']!r}"
-        ours = {k: v for k, v in fields.items() if k not in _TIMESTAMPS}
+        # When it was published (the fresh install's migrate, or the archive's) is not what
+        # makes it the same version: its fields and controls are.
+        skip = {*_TIMESTAMPS, "published_at"}
+        ours = {k: v for k, v in fields.items() if k not in skip}
         theirs = {
             k: v
             for k, v in serializers.serialize("python", [existing])[0]["fields"].items()
-            if k not in _TIMESTAMPS
+            if k not in skip
         }
         for name in sorted(ours):
             if ours[name] != theirs.get(name):

@@ -825,7 +825,11 @@ def _involved(person: Person) -> Q:
 
 
 def my_systems(
-    *, person: Person, programs: Sequence[Program], limit: int = 100
+    *,
+    person: Person,
+    programs: Sequence[Program],
+    limit: int = 100,
+    today: dt.date | None = None,
 ) -> dict[int, list[MySystem]]:
     """The systems someone owns, is a delegate of or reviews, one row per (system, program) with
     that audit's progress, by program id: one query whatever the number of programs."""
@@ -834,7 +838,8 @@ def my_systems(
     # every item left to assess is one of them, the deadline is the earliest of their dates.
     # One query spans the programs, so "today" is the earliest of their todays (zones differ
     # by a day at most; an item is then never shown late early).
-    today = min((p.today() for p in programs), default=timezone.localdate())
+    given = today
+    today = today or min((p.today() for p in programs), default=timezone.localdate())
     own_due = Q(items__status=ItemStatus.NOT_ASSESSED) & ~may_be_late_q(today, "items__")
     audits = (
         Audit.objects.filter(program__in=programs, system__in=mine)
@@ -880,7 +885,7 @@ def my_systems(
         if phase == PhaseKind.AUDIT and left and audit.items_due_later == left:
             # every item left to assess has its own later due date: that is the deadline
             deadline = audit.items_due_on
-        rows[program.pk].append(MySystem(audit, role, step, deadline, program.today()))
+        rows[program.pk].append(MySystem(audit, role, step, deadline, given or program.today()))
     return rows
 
 

@@ -157,3 +157,15 @@ def catalog_families() -> list[Family]:
 
 def version_controls(*, catalog: Catalog) -> QuerySet[Control]:
     return Control.objects.filter(catalog=catalog).order_by("position", "key")
+
+
+def catalog_by_ref(ref: str) -> Catalog | None:
+    """The catalog a person names as ``SLUG`` (its latest published version) or
+    ``SLUG@VERSION`` (that version, draft or not: the caller's rules refuse a draft)."""
+    slug, _, version = ref.strip().partition("@")
+    found = Catalog.objects.filter(slug=slug)
+    if version:
+        if not version.isdigit():
+            return None
+        return found.filter(version=int(version)).first()
+    return found.filter(published_at__isnull=False).order_by("-version").first()

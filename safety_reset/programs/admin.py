@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.html import format_html
 
 from safety_reset.audits.models import Audit
 from safety_reset.core.admin import (
@@ -126,6 +127,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "kicked_off_at",
         "closed_at",
         "closed_by",
+        "program_pages",
     )
     fieldsets = (
         (None, {"fields": ("name", "slug", "description", "time_zone")}),
@@ -133,7 +135,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
             "Phases",
             {
                 "description": "Day 1 is the start date. The phases follow each other without "
-                "gap or overlap and end inside the program's length.",
+                "gap or overlap and the last ends on the program's last day.",
                 "fields": (
                     ("phase_audit_start", "phase_audit_end"),
                     ("phase_remediate_start", "phase_remediate_end"),
@@ -148,6 +150,7 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "checklists follow); the window and the scope decide who is enrolled and do "
                 "not change in the admin.",
                 "fields": (
+                    "program_pages",
                     "catalog",
                     ("start_date", "length_days"),
                     "scope_tiers",
@@ -177,6 +180,15 @@ class ProgramAdmin(ServiceAdminMixin, admin.ModelAdmin):
     ) -> HttpResponse:
         context = {"program_new_url": reverse("programs:new"), **(extra_context or {})}
         return super().changelist_view(request, context)
+
+    @admin.display(description="Change these on")
+    def program_pages(self, obj: Program) -> str:
+        """The app's pages that change what is fixed here, through their services."""
+        return format_html(
+            '<a href="{}">its catalog version</a> · <a href="{}">its close-out</a>',
+            reverse("catalog:program_change_version", args=[obj.slug]),
+            reverse("archive:close-out", args=[obj.slug]),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a program starts on the app's page, which enrols its scope

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from safety_reset.catalog.models import Catalog
+from safety_reset.catalog.selectors import catalog_by_ref
 from safety_reset.core.api import IsActivePerson, actor
 from safety_reset.inventory.models import Org, Team
 
@@ -63,7 +64,10 @@ class ProgramCreateInput(serializers.Serializer[Any]):
     )
     phases = PhaseInput(many=True, required=False)
     time_zone = serializers.CharField(max_length=64, default="UTC")
-    catalog = serializers.SlugRelatedField(slug_field="slug", queryset=Catalog.objects.all())
+    catalog = serializers.CharField(
+        max_length=100,
+        help_text="The catalog's slug (its latest published version) or SLUG@VERSION.",
+    )
     scope_tiers = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=4), default=[1]
     )
@@ -76,6 +80,12 @@ class ProgramCreateInput(serializers.Serializer[Any]):
     scope_systems = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, default=list
     )
+
+    def validate_catalog(self, value: str) -> Catalog:
+        catalog = catalog_by_ref(value)
+        if catalog is None:
+            raise serializers.ValidationError(f"No catalog “{value}” (SLUG or SLUG@VERSION).")
+        return catalog
 
 
 class KickOffOutput(serializers.Serializer[Any]):

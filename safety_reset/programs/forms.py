@@ -49,7 +49,9 @@ class ProgramForm(ServiceErrorsMixin, forms.Form):
         initial="UTC",
         help_text="The program's dates and deadlines are read in this time zone.",
     )
-    catalog = forms.ModelChoiceField(queryset=Catalog.objects.order_by("name", "-version"))
+    catalog = forms.ModelChoiceField(
+        queryset=Catalog.objects.filter(published_at__isnull=False).order_by("name", "-version")
+    )
     scope_tiers = forms.TypedMultipleChoiceField(
         label="Tiers",
         choices=TIERS,
@@ -80,7 +82,11 @@ class ProgramForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound and "catalog" not in self.initial:
-            self.initial["catalog"] = Catalog.objects.order_by("name", "-version").first()
+            self.initial["catalog"] = (
+                Catalog.objects.filter(published_at__isnull=False)
+                .order_by("name", "-version")
+                .first()
+            )
 
     def clean_scope_file(self) -> Any:
         upload = self.cleaned_data.get("scope_file")

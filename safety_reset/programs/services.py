@@ -156,6 +156,17 @@ def systems_saved(*, systems: Iterable[System], **_: Any) -> None:
         program_enrol(program, System.objects.filter(pk__in=pks))
 
 
+def _catalog_refusals(catalog: Catalog) -> list[str]:
+    """Why a program may not run on this catalog version (none: it may). The one rule for
+    creating a program on a version and moving one to it."""
+    if catalog.published_at is None:
+        return [f"{catalog} is a draft: publish it before a program runs on it."]
+    missing = unimplemented_automated(catalog)
+    if missing:
+        return [f"No automated check implements {', '.join(f'“{k}”' for k in missing)}."]
+    return []
+
+
 # --- Create and kick off ---
 
 # Slugs a program may not take: they are paths under /programs/ (programs.urls).
@@ -323,6 +334,9 @@ def _draft(
         add("time_zone", exc.messages[0] if time_zone else "Choose a time zone.")
     if catalog is None or not Catalog.objects.filter(pk=catalog.pk).exists():
         add("catalog", "Choose the catalog of controls the checklists are built from.")
+    else:
+        for message in _catalog_refusals(catalog):
+            add("catalog", message)
     tiers = sorted(set(scope_tiers))
     if any(not isinstance(t, int) or not 1 <= t <= 4 for t in tiers):
         add("scope_tiers", "Tiers are 1 to 4.")
@@ -652,15 +666,11 @@ def _change_errors(program: Program, catalog: Catalog, grace_days: int) -> dict[
     elif program.end_date < program.today():
         errors["program"] = [f"{program.name} ended on {program.end_date:%d %b %Y}."]
     if catalog.published_at is None:
-        errors["catalog"] = [f"{catalog} is a draft: publish it before moving a program to it."]
+        errors["catalog"] = _catalog_refusals(catalog)
     elif catalog.pk == program.catalog_id:
         errors["catalog"] = [f"{program.name} already uses {catalog}."]
-    else:
-        missing = unimplemented_automated(catalog)
-        if missing:
-            errors["catalog"] = [
-                f"No automated check implements {', '.join(f'“{k}”' for k in missing)}."
-            ]
+    elif refusals := _catalog_refusals(catalog):
+        errors["catalog"] = refusals
     if not 1 <= grace_days <= 365:
         errors["grace_days"] = ["Give between 1 and 365 days to assess the added controls."]
     return errors

@@ -424,8 +424,8 @@ def test_a_program_is_renamed_and_its_phases_moved_through_program_update(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"phase_audit_end": "25"}, "without gap or overlap"),
-        ({"phase_verify_end": "95"}, "after the program's 90 days"),
+        ({"phase_audit_end": "25"}, "without gaps"),
+        ({"phase_verify_end": "95"}, "must end on the program's last day"),
         ({"phase_audit_end": ""}, "Give both days of the phase, or neither."),
         ({"time_zone": "Mars/Olympus"}, "is not a known time zone"),
     ],
@@ -468,7 +468,7 @@ def test_a_closed_program_is_shown_but_not_edited(admin_client: Client, admin_us
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert admin_client.post(url, {"name": "Renamed", "_save": "Save"}).status_code == 403
-    with pytest.raises(ValidationError, match="closed program"):
+    with pytest.raises(ValidationError, match="it is read-only"):
         program_services.program_update(
             actor=admin_user, program=program, name="Renamed", time_zone="UTC", phases=[]
         )

@@ -171,8 +171,9 @@ def test_versions_page_query_count_is_fixed(client, families):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("catalog:versions"))
     assert response.status_code == 200
-    # Session, person, the versions with their counts, the programs on them.
-    assert len(queries) == 4, [q["sql"][:120] for q in queries]
+    # Session, person, the header's program switcher, the versions with their counts, the
+    # programs on them.
+    assert len(queries) == 5, [q["sql"][:120] for q in queries]
     # Each family, and the default catalog when the migrations' copy is there.
     assert len(response.context["families"]) == Catalog.objects.values("slug").distinct().count()
 
@@ -382,5 +383,6 @@ def test_the_change_preview_page_takes_a_fixed_number_of_queries(client, audits)
         response = client.get(url, {"catalog": v2.pk, "grace_days": 14})
     assert response.context["preview"].items_added == audits
     # Session, person, program, the chosen version, its unimplemented automated controls, the
-    # old and new controls, the audits with counts, then the form's choices.
-    assert len(queries) == 9, [q["sql"][:100] for q in queries]
+    # old and new controls, the audits with counts, then the form's choices, and the header's
+    # program switcher.
+    assert len(queries) == 10, [q["sql"][:100] for q in queries]

@@ -118,7 +118,7 @@ def test_beat_fan_out_sends_each_digest_once(worker, smtp: Mailbox):
     assert "Service 0" in text
     assert "Fix 0" in html
     assert "https://reset.example.test/tasks/" in text
-    assert 'href="https://reset.example.test/systems/' in html
+    assert f'href="https://reset.example.test/programs/{program.slug}/systems/' in html
     # The same run again (beat fires twice, or the task is redelivered): nothing new.
     tasks.send_digests.delay(TOKYO_MONDAY.isoformat())
     tasks.send_digest.delay(people[0].pk, TOKYO_MONDAY.isoformat())

@@ -156,7 +156,7 @@ def test_a_non_critical_control_keeps_signoffs_and_nobody_is_late_before_the_due
     assert all(f"{due:%d %b %Y}" in m.subject for m in mail.outbox)
     # Nobody late: My work gives the grace date, and no escalation for the new items.
     owner = SignOff.objects.first().audit.system.owner
-    (row,) = my_systems(person=owner, program=program, today=program.today())
+    (row,) = my_systems(person=owner, programs=[program], today=program.today())[program.pk]
     assert (row.deadline, row.overdue) == (due, False)
     manager = owner.manager
     assert not [
@@ -166,7 +166,7 @@ def test_a_non_critical_control_keeps_signoffs_and_nobody_is_late_before_the_due
     ]
     # ... but late after it.
     later = program.today() + dt.timedelta(days=15)
-    (row,) = my_systems(person=owner, program=program, today=later)
+    (row,) = my_systems(person=owner, programs=[program], today=later)[program.pk]
     assert row.overdue
     # The verdict is unchanged; the coverage plan drops with the items added.
     verdict_after = program_progress(program=program, today=program.today()).verdict

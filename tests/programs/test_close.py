@@ -336,11 +336,12 @@ def _main(page: str) -> str:
 def test_the_system_page_of_a_closed_program_offers_no_write(client, role_world: RoleWorld) -> None:
     slug = role_world.system.slug
     client.force_login(role_world.person("owner"))
-    assert 'method="post"' in _main(client.get(f"/systems/{slug}/").content.decode())
+    page = f"/programs/{role_world.program.slug}/systems/{slug}/"
+    assert 'method="post"' in _main(client.get(page).content.decode())
     _closed(role_world)
     for role in ("owner", "delegate", "senior", "program_manager"):
         client.force_login(role_world.person(role))
-        main = _main(client.get(f"/systems/{slug}/").content.decode())
+        main = _main(client.get(page).content.decode())
         assert _message(role_world).split(" on ")[0] in main, role
         assert "it is read-only." in main, role
         assert 'method="post"' not in main, role
@@ -372,32 +373,40 @@ def test_the_celery_jobs_skip_a_closed_program(role_world: RoleWorld) -> None:
     take_snapshots()
     assert ProgressSnapshot.objects.filter(program=program).count() == 1
     ProgressSnapshot.objects.all().delete()
-    assert digests_build(people=[pm], now=timezone.now())[0].program is not None
+    (digest,) = digests_build(people=[pm], now=timezone.now())
+    assert [f["name"] for f in digest.figures] == [program.name]
     program_close(actor=pm, program=program, early=True, reason="Merged into v2.")
     take_snapshots()
     assert not ProgressSnapshot.objects.filter(program=program).exists()
-    assert digests_build(people=[pm], now=timezone.now())[0].program is None
+    (digest,) = digests_build(people=[pm], now=timezone.now())
+    assert digest.figures == []
 
 
-def test_a_closed_program_takes_no_new_control_and_enrols_nobody(role_world: RoleWorld) -> None:
-    from safety_reset.catalog.services import control_add
-    from safety_reset.programs.services import program_enrol
+def test_a_closed_program_takes_no_new_catalog_version_and_enrols_nobody(
+    role_world: RoleWorld,
+) -> None:
+    from safety_reset.catalog.services import catalog_draft_create, catalog_publish, control_add
+    from safety_reset.programs.services import program_change_catalog, program_enrol
     from tests.factories import SystemFactory
 
+    pm = role_world.person("program_manager")
+    draft = catalog_draft_create(actor=pm, from_catalog=role_world.program.catalog)
+    control_add(
+        actor=pm,
+        catalog=draft,
+        key="new-control",
+        title="A new control",
+        category="review",
+        severity="high",
+        evaluation="attestation",
+    )
+    v2 = catalog_publish(actor=pm, draft=draft)
     program = _closed(role_world)
     SystemFactory()
     before = database_state()
     with pytest.raises(ValidationError) as refused:
-        control_add(
-            actor=role_world.person("program_manager"),
-            program=program,
-            key="new-control",
-            title="A new control",
-            category="review",
-            severity="high",
-            evaluation="attestation",
-        )
-    assert refused.value.messages == [_message(role_world)]
+        program_change_catalog(actor=pm, program=program, catalog=v2)
+    assert refused.value.message_dict == {"program": [_message(role_world)]}
     with pytest.raises(ValidationError):
         program_enrol(program)
     assert database_state() == before

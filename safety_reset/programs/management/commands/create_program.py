@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from safety_reset.catalog.models import Catalog
+from safety_reset.catalog.selectors import catalog_by_ref
 from safety_reset.inventory.models import Org, Person, Role, System, Team
 from safety_reset.programs import services
 
@@ -131,17 +132,11 @@ class Command(BaseCommand):
 
     def _catalog(self, spec: str | None) -> Catalog:
         if not spec:
-            catalogs = list(Catalog.objects.all()[:2])
-            if len(catalogs) != 1:
+            slugs = list(Catalog.objects.values_list("slug", flat=True).distinct()[:2])
+            if len(slugs) != 1:
                 raise CommandError("--catalog: pass the catalog's slug (there is not exactly one).")
-            return catalogs[0]
-        slug, _, version = spec.partition("@")
-        found = Catalog.objects.filter(slug=slug)
-        if version:
-            if not version.isdigit():
-                raise CommandError(f"--catalog: “{version}” is not a version number.")
-            found = found.filter(version=int(version))
-        catalog = found.order_by("-version").first()
+            spec = slugs[0]
+        catalog = catalog_by_ref(spec)
         if catalog is None:
             known = ", ".join(f"{c.slug}@{c.version}" for c in Catalog.objects.all()[:10]) or "none"
             raise CommandError(f"--catalog: no catalog {spec} (known: {known}).")
