@@ -322,8 +322,16 @@ class ServiceAdminMixin:
     a half-written change behind either.
     """
 
-    def service_save(self, request: HttpRequest, form: Any, change: bool) -> Any:
-        raise NotImplementedError
+    # Each admin using the mixin defines it (checked when the class is made, below).
+    service_save: Callable[[HttpRequest, Any, bool], Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "service_save", None)):
+            raise TypeError(
+                f"{cls.__name__} writes through a service: define service_save(request, form, "
+                "change) calling it."
+            )
 
     @staticmethod
     def actor(request: HttpRequest) -> Any:

@@ -500,3 +500,14 @@ def test_programs_and_phases_are_never_deleted_and_phases_not_written(
     assert admin_client.post(_url(Phase, "delete", phase.pk), {"post": "yes"}).status_code == 403
     assert Phase.objects.filter(pk=phase.pk).exists()
     assert Program.objects.filter(pk=program.pk).exists()
+
+
+def test_an_admin_of_the_mixin_must_say_which_service_writes() -> None:
+    from django.contrib import admin as django_admin
+
+    from safety_reset.core.admin import ServiceAdminMixin
+
+    with pytest.raises(TypeError, match="define service_save"):
+
+        class Forgetful(ServiceAdminMixin, django_admin.ModelAdmin):  # type: ignore[type-arg]
+            pass
