@@ -60,8 +60,9 @@ def _same_page_in(request: HttpRequest, slug: str) -> str:
     key = "program" if "program" in kwargs else "slug"
     kwargs[key] = slug
     name = match.view_name
-    if match.namespace == "audits":
+    if match.namespace == "audits" and "slug" in kwargs:
         # Item and exception ids belong to one program's audit: go to the system's page.
+        # (The switch itself has no system: an error page shown on it keeps its URL.)
         name, kwargs = "audits:system", {"program": slug, "slug": kwargs["slug"]}
     try:
         return reverse(name, kwargs=kwargs)

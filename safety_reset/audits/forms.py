@@ -83,3 +83,9 @@ class WaiverDecideForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class SwitchQuery(forms.Form):
+    """The header's program switcher: the page to go back to."""
+
+    next = forms.CharField(required=False)

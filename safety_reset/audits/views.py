@@ -31,6 +31,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from safety_reset.core.filtering import query_form
 from safety_reset.core.forms import add_service_errors
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
@@ -50,6 +51,7 @@ from .forms import (
     AssessForm,
     EvidenceForm,
     RequestEvidenceForm,
+    SwitchQuery,
     WaiverDecideForm,
     WaiverRequestForm,
 )
@@ -783,8 +785,8 @@ def legacy_redirect(
 def program_switch(request: HtmxHttpRequest, program: str) -> HttpResponse:
     """The header's program switcher: remember the choice and go to `next` (a local path)."""
     chosen = get_object_or_404(selectors.programs_visible(user=request.user), slug=program)
+    target = query_form(request, SwitchQuery, extra={})["next"]
     remember_program(request, chosen.slug)
-    target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):

@@ -86,3 +86,9 @@ class CatalogChangeForm(ServiceErrorsMixin, forms.Form):
         field.queryset = Catalog.objects.filter(published_at__isnull=False).exclude(
             pk=program.catalog_id
         )
+
+
+class BackQuery(forms.Form):
+    """A control's edit and retire pages: the program's catalog page the person came from."""
+
+    program = forms.CharField(required=False)

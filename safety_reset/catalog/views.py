@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from safety_reset.core.filtering import check_query, query_form
 from safety_reset.inventory.permissions import can_manage_program
 from safety_reset.inventory.views import manager, reader
 from safety_reset.programs.models import Program
@@ -25,7 +26,7 @@ from safety_reset.programs.services import (
 )
 
 from . import selectors, services
-from .forms import CatalogChangeForm, ControlAddForm, ControlEditForm
+from .forms import BackQuery, CatalogChangeForm, ControlAddForm, ControlEditForm
 from .models import Catalog, Control
 
 
@@ -162,6 +163,8 @@ def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the preview of moving the program to a published version; POST: apply it."""
     actor = manager(request)
     program = get_object_or_404(Program.objects.select_related("catalog"), slug=slug)
+    # The preview's query string is the form (its errors are shown on it): only names are checked.
+    check_query(request, CatalogChangeForm(program=program), extra={}, values=False)
     form = CatalogChangeForm(request.POST or request.GET or None, program=program)
     preview = None
     if form.is_bound and form.is_valid():
@@ -195,6 +198,7 @@ def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
 def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = manager(request)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
+    query_form(request, BackQuery, extra={})
     form = ControlEditForm(
         request.POST or None,
         initial={
@@ -230,6 +234,7 @@ def control_retire(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (saying what retiring does); POST retires."""
     actor = manager(request)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
+    query_form(request, BackQuery, extra={})
     if request.method == "POST":
         try:
             services.control_retire(actor=actor, control=control)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters.rest_framework import DjangoFilterBackend
@@ -19,6 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from safety_reset.inventory.models import Person
+
+from .filtering import query_errors
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -100,21 +103,14 @@ COMMON_PARAMETERS = frozenset({"format", "cursor", "page_size", "ordering"})
 
 class StrictFilterBackend(DjangoFilterBackend):
     """django-filter's backend, plus a 400 naming each query parameter nothing understands
-    (a misspelt filter silently ignored would show rows the caller meant to exclude)."""
+    and each value a filter cannot use (core.filtering: the pages' rule too)."""
 
     def filter_queryset(self, request: Request, queryset: Any, view: APIView) -> Any:
         filterset = self.get_filterset(request, queryset, view)
-        names = set(filterset.filters) if filterset is not None else set()
-        unknown = sorted(
-            key
-            for key in request.query_params
-            if key not in COMMON_PARAMETERS
-            and key not in names
-            and not any(key.startswith(f"{name}_") for name in names)  # range widgets
-        )
-        if unknown:
-            known = ", ".join(sorted(names | COMMON_PARAMETERS))
-            raise ValidationError({key: [f"Unknown filter. Known: {known}."] for key in unknown})
+        form = filterset.form if filterset is not None else forms.Form()
+        errors = query_errors(request.query_params, form, also=COMMON_PARAMETERS)
+        if errors:
+            raise ValidationError(errors)
         return super().filter_queryset(request, queryset, view)
 
 

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .filtering import QueryRefused
 from .health import readiness
 from .middleware import is_api
 from .uploads import UploadTooLarge
@@ -35,7 +36,13 @@ def _api_error(request: HttpRequest, status: int, detail: str) -> JsonResponse |
 
 
 def error_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Bad input the view never saw (an upload over the limit): say why when it is ours."""
+    """Bad input: an upload over the limit, a query string a page cannot use (each refused
+    parameter with why); say why when it is ours."""
+    if isinstance(exception, QueryRefused):
+        if is_api(request):
+            return JsonResponse(exception.errors, status=400)
+        context = {"reason": "This page cannot use its query string.", "errors": exception.errors}
+        return render(request, "400.html", context, status=400)
     reason = str(exception) if isinstance(exception, UploadTooLarge) else ""
     return _api_error(request, 400, reason or "Bad request.") or render(
         request, "400.html", {"reason": reason}, status=400

@@ -22,6 +22,8 @@ from safety_reset.core.models import Severity
 from safety_reset.inventory.models import BlastRadius
 from safety_reset.remediation.models import OPEN_TASK_STATES, TaskState
 
+from .selectors import TEAM_SORTS
+
 SYSTEM_STATES = (
     ("signed_off", "Signed off"),
     ("not_signed_off", "Not signed off"),
@@ -220,3 +222,24 @@ class ChangeFilter(django_filters.FilterSet):
             | Q(repository__full_name__icontains=value)
             | Q(author_login__icontains=value)
         )
+
+
+# --- The team tables (overview, teams list): rows computed in Python, so a form, not a FilterSet
+
+
+def _team_orderings() -> list[tuple[str, str]]:
+    return [
+        (f"{sign}{key}", f"{label}{' (descending)' if sign else ''}")
+        for key, (label, _) in TEAM_SORTS.items()
+        for sign in ("", "-")
+    ]
+
+
+class TeamQuery(forms.Form):
+    """What the team tables understand: the order, and (the teams list) the org."""
+
+    sort = forms.ChoiceField(choices=[("", "Default"), *_team_orderings()], required=False)
+
+
+class TeamListQuery(TeamQuery):
+    org = forms.CharField(required=False)

@@ -20,6 +20,7 @@ from safety_reset.audits.models import ItemStatus
 from safety_reset.audits.selectors import program_current
 from safety_reset.audits.views import program_of_request
 from safety_reset.catalog.models import Control
+from safety_reset.core.filtering import filtered, query_form
 from safety_reset.inventory.models import Org, Team
 from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES
@@ -76,10 +77,10 @@ def program_current_redirect(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    query = query_form(request, filters.TeamQuery, extra={})
     scope = _scope(request, slug)
     overview = selectors.program_overview(scope=scope)
-    sort = request.GET.get("sort")
-    teams, sort = selectors.teams_sorted(overview.teams, sort)
+    teams, sort = selectors.teams_sorted(overview.teams, query["sort"])
     context = {
         "program": scope.program,
         "o": overview,
@@ -95,13 +96,14 @@ def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def team_list(request: HttpRequest, slug: str) -> HttpResponse:
+    query = query_form(request, filters.TeamListQuery)
     scope = _scope(request, slug)
     teams = selectors.program_teams(scope=scope)
     orgs = selectors.orgs_fold(teams)
-    org = request.GET.get("org") or ""
+    org = query["org"]
     if org:
         teams = [t for t in teams if t.org_slug == org]
-    teams, sort = selectors.teams_sorted(teams, request.GET.get("sort"))
+    teams, sort = selectors.teams_sorted(teams, query["sort"])
     page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "program": scope.program,
@@ -124,8 +126,9 @@ def team_detail(request: HttpRequest, slug: str, team: str) -> HttpResponse:
     rows = selectors.program_teams(scope=scope, team_id=team_obj.id)
     if not rows:
         raise Http404("No system of this team in the program that you can see.")
-    systems = filters.SystemFilter(
-        request.GET or None,
+    systems = filtered(
+        request,
+        filters.SystemFilter,
         queryset=selectors.program_systems(scope=scope)
         .filter(team=team_obj)
         .order_by("covered_percent", "name"),
@@ -160,8 +163,9 @@ def control_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         **{s.value: Count("pk", filter=Q(status=s.value)) for s in ItemStatus},
     )
     by_team = selectors.control_teams(scope=scope, control=control)
-    failing = filters.ItemFilter(
-        request.GET or None,
+    failing = filtered(
+        request,
+        filters.ItemFilter,
         queryset=items.filter(status=ItemStatus.FAILING).order_by(
             "status_changed_at", "audit__system__name"
         ),
@@ -236,7 +240,7 @@ LISTS = {
 
 def _filtered(request: HttpRequest, scope: Scope, what: str) -> django_filters.FilterSet:
     spec = LISTS[what]
-    return spec.filterset(request.GET or None, queryset=spec.rows(scope).order_by(*spec.ordering))
+    return filtered(request, spec.filterset, queryset=spec.rows(scope).order_by(*spec.ordering))
 
 
 def _render_list(request: HttpRequest, scope: Scope, what: str) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""One FilterSet for the register: the HTML list and the API list share it."""
+"""One FilterSet for the register: the HTML list, its export and the API list share it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 
 from safety_reset.inventory.models import System
 
 from .models import Environment, IdentityKind
 from .selectors import lapsed_q
+
+
+def _systems(request: HttpRequest | None) -> QuerySet[System]:
+    """The systems a person may filter by: those they may see (any other slug is refused the
+    same way, so the filter never tells whether an unseen system exists)."""
+    if request is None:
+        return System.objects.none()
+    return System.objects.visible_to(request.user)
 
 
 class IdentityFilter(django_filters.FilterSet):
@@ -22,7 +31,7 @@ class IdentityFilter(django_filters.FilterSet):
     )
     system = django_filters.ModelChoiceFilter(
         field_name="systems",
-        queryset=System.objects.all(),
+        queryset=_systems,
         to_field_name="slug",
         empty_label="Any system",
     )
@@ -54,3 +63,11 @@ class IdentityFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(lapsed_q()) if value else queryset.exclude(lapsed_q())
+
+
+class IdentityAddQuery(forms.Form):
+    """ "Register" from a login seen in a repository: the login, its kind and the system."""
+
+    login = forms.CharField(required=False)
+    kind = forms.ChoiceField(choices=[("", "Any"), *IdentityKind.choices], required=False)
+    system = forms.CharField(required=False)

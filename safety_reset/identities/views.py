@@ -11,10 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from safety_reset.core.filtering import filtered, query_form
 from safety_reset.inventory.models import Person, System
 
 from . import selectors, services
-from .filters import IdentityFilter
+from .filters import IdentityAddQuery, IdentityFilter
 from .forms import GateForm, IdentityForm, PolicyForm, pretty
 from .importer import export_csv
 from .models import Identity
@@ -30,7 +31,9 @@ def _person(request: HttpRequest) -> Person:
 @login_required
 @require_GET
 def identity_list(request: HttpRequest) -> HttpResponse:
-    filterset = IdentityFilter(request.GET, queryset=selectors.identity_list(user=request.user))
+    filterset = filtered(
+        request, IdentityFilter, queryset=selectors.identity_list(user=request.user)
+    )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page}
     if getattr(request, "htmx", False):
@@ -41,7 +44,9 @@ def identity_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def identity_export(request: HttpRequest) -> HttpResponse:
-    filterset = IdentityFilter(request.GET, queryset=selectors.identity_list(user=request.user))
+    filterset = filtered(
+        request, IdentityFilter, queryset=selectors.identity_list(user=request.user)
+    )
     response = HttpResponse(export_csv(filterset.qs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="identities.csv"'
     return response
@@ -133,11 +138,12 @@ def identity_attest(request: HttpRequest, pk: int) -> HttpResponse:
 def identity_add(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     systems = System.objects.visible_to(person)
+    query = query_form(request, IdentityAddQuery, extra={})
     initial = {
-        "login": request.GET.get("login", ""),
-        "name": request.GET.get("login", "").removesuffix("[bot]"),
-        "kind": request.GET.get("kind", ""),
-        "systems": [request.GET["system"]] if request.GET.get("system") else [],
+        "login": query["login"],
+        "name": query["login"].removesuffix("[bot]"),
+        "kind": query["kind"],
+        "systems": [query["system"]] if query["system"] else [],
         "accountable": person.email,
     }
     form = IdentityForm(request.POST or None, systems=systems, initial=initial)

@@ -133,3 +133,22 @@ class PersonFilter(django_filters.FilterSet):
             queryset, name, value
         )
         return result
+
+
+class PeopleSearchQuery(forms.Form):
+    """The people search (htmx, as a person types): `q`, or the value of the input that asks
+    (an email field of the system and person forms, the owner filter), and `senior=1`."""
+
+    INPUTS = ("owner", "senior_reviewer", "manager")
+
+    q = forms.CharField(required=False)
+    owner = forms.CharField(required=False)
+    senior_reviewer = forms.CharField(required=False)
+    manager = forms.CharField(required=False)
+    senior = forms.ChoiceField(choices=[("", "Anyone"), ("1", "Seniors")], required=False)
+
+
+class TeamAddQuery(forms.Form):
+    """ "Add a team" from an org's row: the org it is for."""
+
+    org = forms.CharField(required=False)

@@ -19,8 +19,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from safety_reset.core.filtering import filtered, query_form
+
 from . import selectors, services
-from .filters import PersonFilter, SystemFilter, TeamFilter
+from .filters import PeopleSearchQuery, PersonFilter, SystemFilter, TeamAddQuery, TeamFilter
 from .forms import OrgForm, PersonForm, SystemForm, TeamForm
 from .models import Person, System, Team
 from .permissions import can_manage_program, require
@@ -78,7 +80,7 @@ def _form_page(
 @require_GET
 def system_list(request: HttpRequest) -> HttpResponse:
     person = reader(request)
-    filterset = SystemFilter(request.GET, queryset=selectors.inventory_systems(user=person))
+    filterset = filtered(request, SystemFilter, queryset=selectors.inventory_systems(user=person))
     context = {
         "filter": filterset,
         "page": paginate(request, filterset.qs),
@@ -152,11 +154,9 @@ def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def people_search(request: HttpRequest) -> HttpResponse:
     """<option>s for the owner / reviewer / manager datalists, as the person types (htmx)."""
     manager(request)
-    q = request.GET.get("q") or next(
-        (request.GET[k] for k in ("owner", "senior_reviewer", "manager") if request.GET.get(k)),
-        "",
-    )
-    people = selectors.people_search(q=q, senior=request.GET.get("senior") == "1")
+    query = query_form(request, PeopleSearchQuery, extra={})
+    q = query["q"] or next((query[k] for k in PeopleSearchQuery.INPUTS if query[k]), "")
+    people = selectors.people_search(q=q, senior=query["senior"] == "1")
     return render(request, "inventory/partials/_people_options.html", {"people": people})
 
 
@@ -167,7 +167,7 @@ def people_search(request: HttpRequest) -> HttpResponse:
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
     person = reader(request)
-    filterset = TeamFilter(request.GET, queryset=selectors.team_list())
+    filterset = filtered(request, TeamFilter, queryset=selectors.team_list())
     return render(
         request,
         "inventory/team_list.html",
@@ -188,7 +188,8 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def team_add(request: HttpRequest) -> HttpResponse:
     actor = manager(request)
-    form = TeamForm(request.POST or None, initial={"org": request.GET.get("org")})
+    initial = query_form(request, TeamAddQuery, extra={})
+    form = TeamForm(request.POST or None, initial={"org": initial["org"] or None})
     if request.method == "POST" and form.is_valid():
         try:
             team = services.team_create(actor=actor, **form.cleaned_data)
@@ -246,7 +247,7 @@ def org_add(request: HttpRequest) -> HttpResponse:
 @require_GET
 def person_list(request: HttpRequest) -> HttpResponse:
     person = reader(request)
-    filterset = PersonFilter(request.GET, queryset=selectors.person_list())
+    filterset = filtered(request, PersonFilter, queryset=selectors.person_list())
     return render(
         request,
         "inventory/person_list.html",

@@ -11,7 +11,17 @@ from safety_reset.audits.forms import DateInput
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person
 
+from .selectors import TASK_SCOPES, TASK_STATE_FILTERS
 from .services import WORK_STATES
+
+
+class TaskListQuery(forms.Form):
+    """What "My tasks" understands (core.filtering refuses anything else): whose, which."""
+
+    scope = forms.ChoiceField(
+        choices=[("", "Assigned to me"), *TASK_SCOPES.items()], required=False
+    )
+    state = forms.ChoiceField(choices=[("", "Open"), *TASK_STATE_FILTERS.items()], required=False)
 
 
 class TaskForm(forms.Form):

@@ -27,6 +27,7 @@ from safety_reset.audits.selectors import (
     systems_visible,
 )
 from safety_reset.audits.views import HtmxHttpRequest
+from safety_reset.core.filtering import query_form
 from safety_reset.core.forms import add_service_errors
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
@@ -38,7 +39,7 @@ from safety_reset.inventory.permissions import (
 from safety_reset.programs.rules import closed_message
 
 from . import selectors, services
-from .forms import TaskForm, TaskStateForm, WontDoForm
+from .forms import TaskForm, TaskListQuery, TaskStateForm, WontDoForm
 from .models import RemediationTask
 from .services import TaskChange, default_due_date
 
@@ -72,10 +73,9 @@ def _may_file(person: Person, system: System) -> bool:
 def task_list(request: HtmxHttpRequest) -> HttpResponse:
     """My tasks: assigned to me, or on my systems; open, closed or all."""
     person = _person(request)
-    scope = request.GET.get("scope", "assigned")
-    scope = scope if scope in selectors.TASK_SCOPES else "assigned"
-    state = request.GET.get("state", "open")
-    state = state if state in selectors.TASK_STATE_FILTERS else "open"
+    query = query_form(request, TaskListQuery)
+    scope = query["scope"] or "assigned"
+    state = query["state"] or "open"
     tasks = selectors.my_tasks(person=person, scope=scope, state=state)
     page = Paginator(tasks, 50).get_page(request.GET.get("page"))
     return render(
