@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import django_filters
 from django import forms
 from django.core.exceptions import BadRequest, ValidationError
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponsePermanentRedirect, QueryDict
 from django.utils.datastructures import MultiValueDict
 from django_filters.widgets import SuffixedMultiWidget
 
@@ -143,3 +143,18 @@ def filtered(
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request, **kwargs)
     check_query(request, filterset.form, extra=extra)
     return filterset
+
+
+def renamed_parameters(
+    request: HttpRequest, renamed: Mapping[str, str]
+) -> HttpResponsePermanentRedirect | None:
+    """A bookmark with a parameter's old name ({old: new}): a 301 to the same page with the
+    new name (a value given under both keeps the new one); None when there is none."""
+    if not any(old in request.GET for old in renamed):
+        return None
+    query = request.GET.copy()
+    for old, new in renamed.items():
+        values = query.pop(old, [])
+        if values and new not in query:
+            query.setlist(new, values)
+    return HttpResponsePermanentRedirect(f"{request.path}?{query.urlencode()}")

@@ -236,9 +236,10 @@ def _team_orderings() -> list[tuple[str, str]]:
 
 
 class TeamQuery(forms.Form):
-    """What the team tables understand: the order, and (the teams list) the org."""
+    """What the team tables understand: the order, and (the teams list) the org. (`?sort=`, the
+    order's name before every list took `ordering`, is answered with a redirect.)"""
 
-    sort = forms.ChoiceField(choices=[("", "Default"), *_team_orderings()], required=False)
+    ordering = forms.ChoiceField(choices=[("", "Default"), *_team_orderings()], required=False)
 
 
 class TeamListQuery(TeamQuery):

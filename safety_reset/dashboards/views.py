@@ -20,7 +20,7 @@ from safety_reset.audits.models import ItemStatus
 from safety_reset.audits.selectors import program_current
 from safety_reset.audits.views import program_of_request
 from safety_reset.catalog.models import Control
-from safety_reset.core.filtering import filtered, query_form
+from safety_reset.core.filtering import filtered, query_form, renamed_parameters
 from safety_reset.inventory.models import Org, Team
 from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES
@@ -31,6 +31,8 @@ from .exports import EXPORTS, FORMATS, export_response
 from .selectors import Scope, person_of, scope_for
 
 PAGE_SIZE = 50
+# Bookmarks of the team tables from before every list sorted with `ordering`.
+LEGACY_TEAM_PARAMETERS = {"sort": "ordering"}
 
 
 def _program(slug: str) -> Program:
@@ -77,10 +79,12 @@ def program_current_redirect(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    if moved := renamed_parameters(request, LEGACY_TEAM_PARAMETERS):
+        return moved
     query = query_form(request, filters.TeamQuery, extra={})
     scope = _scope(request, slug)
     overview = selectors.program_overview(scope=scope)
-    teams, sort = selectors.teams_sorted(overview.teams, query["sort"])
+    teams, sort = selectors.teams_sorted(overview.teams, query["ordering"])
     context = {
         "program": scope.program,
         "o": overview,
@@ -96,6 +100,8 @@ def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def team_list(request: HttpRequest, slug: str) -> HttpResponse:
+    if moved := renamed_parameters(request, LEGACY_TEAM_PARAMETERS):
+        return moved
     query = query_form(request, filters.TeamListQuery)
     scope = _scope(request, slug)
     teams = selectors.program_teams(scope=scope)
@@ -103,7 +109,7 @@ def team_list(request: HttpRequest, slug: str) -> HttpResponse:
     org = query["org"]
     if org:
         teams = [t for t in teams if t.org_slug == org]
-    teams, sort = selectors.teams_sorted(teams, query["sort"])
+    teams, sort = selectors.teams_sorted(teams, query["ordering"])
     page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "program": scope.program,

@@ -8,7 +8,6 @@ Who may do what (the permission matrix in tests/inventory/test_pages.py pins it)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -45,24 +44,6 @@ def manager(request: HttpRequest) -> Person:
     return user
 
 
-@dataclass(frozen=True)
-class SortColumn:
-    label: str
-    key: str
-    next: str
-    state: str  # "asc", "desc" or ""
-
-
-def sort_columns(request: HttpRequest, columns: list[tuple[str, str]]) -> dict[str, SortColumn]:
-    """Header links of a sortable table: a click sorts by the column, a second click reverses."""
-    current = request.GET.get("ordering", "")
-    result = {}
-    for key, label in columns:
-        state = "asc" if current == key else "desc" if current == f"-{key}" else ""
-        result[key] = SortColumn(label, key, f"-{key}" if state == "asc" else key, state)
-    return result
-
-
 def paginate(request: HttpRequest, queryset: Any) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -84,17 +65,6 @@ def system_list(request: HttpRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page": paginate(request, filterset.qs),
-        "sort": sort_columns(
-            request,
-            [
-                ("name", "System"),
-                ("team", "Team"),
-                ("owner", "Owner"),
-                ("blast_radius", "Blast radius"),
-                ("tier", "Tier"),
-                ("updated", "Updated"),
-            ],
-        ),
         "can_manage": can_manage_program(person),
     }
     if getattr(request, "htmx", False):
@@ -175,9 +145,6 @@ def team_list(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page": paginate(request, filterset.qs),
             "orgs": selectors.org_list(),
-            "sort": sort_columns(
-                request, [("name", "Team"), ("org", "Org"), ("systems", "Systems")]
-            ),
             "can_manage": can_manage_program(person),
             "changes": selectors.team_changes(limit=10),
         },
@@ -254,10 +221,6 @@ def person_list(request: HttpRequest) -> HttpResponse:
         {
             "filter": filterset,
             "page": paginate(request, filterset.qs),
-            "sort": sort_columns(
-                request,
-                [("name", "Name"), ("email", "Email"), ("team", "Team"), ("owned", "Systems")],
-            ),
             "can_manage": can_manage_program(person),
             "recently_added": selectors.people_recently_added(limit=8),
         },

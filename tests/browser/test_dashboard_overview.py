@@ -46,7 +46,7 @@ def test_program_manager_lands_on_the_overview_of_the_demo(page, screenshot):
 
     # Sorting the team table swaps only the table (htmx), and the URL follows.
     page.locator("#team-table th").filter(has_text="Failing").get_by_role("link").click()
-    page.wait_for_url("**sort=-failing**")
+    page.wait_for_url("**ordering=-failing**")
     assert page.locator("#team-table").count() == 1
 
     # A team drill-down from the table.

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from safety_reset.identities.models import IdentityKind
 from tests.api.conftest import api_client
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, SystemFactory
 from tests.roles import RoleWorld
 
 pytestmark = pytest.mark.django_db
@@ -43,20 +43,24 @@ def _program_url(name: str, **kwargs: Any) -> Any:
 
 PAGES = [
     Page(
-        "overview", _program_url("program-overview"), {"sort": "-failing"}, {"sort": "up"}, "sort"
+        "overview",
+        _program_url("program-overview"),
+        {"ordering": "-failing"},
+        {"ordering": "up"},
+        "ordering",
     ),
     Page(
         "overview team table (htmx)",
         _program_url("program-overview"),
-        {"sort": "progress"},
-        {"sort": "-colour"},
-        "sort",
+        {"ordering": "progress"},
+        {"ordering": "-colour"},
+        "ordering",
         htmx=True,
     ),
     Page(
         "teams",
         _program_url("program-teams"),
-        {"org": "any-org", "sort": "-overdue", "page": "1"},
+        {"org": "any-org", "ordering": "-overdue", "page": "1"},
         {"page": "first"},
     ),
     Page(
@@ -313,3 +317,22 @@ def test_the_api_refuses_a_yes_no_filter_it_would_have_read_as_any():
     response = client.get(reverse("api:change-list"), {"compliant": "maybe"})
     assert (response.status_code, list(response.json())) == (400, ["compliant"])
     assert client.get(reverse("api:change-list"), {"compliant": "FALSE"}).status_code == 200
+
+
+def test_one_sortable_header_and_one_pagination_keep_the_filters(client, role_world: RoleWorld):
+    """The inventory's and the program lists' headers set `ordering`; the pages' links keep
+    the filters and the ordering."""
+    team = role_world.system.team
+    SystemFactory.create_batch(55, team=team)
+    client.force_login(role_world.person("program_manager"))
+    html = client.get(reverse("inventory:system_list"), {"team": team.slug}).content.decode()
+    assert f'href="?team={team.slug}&amp;ordering=name"' in html
+    html = client.get(
+        reverse("inventory:system_list"), {"team": team.slug, "ordering": "name"}
+    ).content.decode()
+    assert 'aria-sort="ascending"><a href="?team=' in html
+    assert f'href="?team={team.slug}&amp;ordering=name&amp;page=2" rel="next"' in html
+    html = client.get(
+        reverse("program-systems", kwargs={"slug": _slug(role_world)}), {"status": "failing"}
+    ).content.decode()
+    assert 'href="?status=failing&amp;ordering=name"' in html

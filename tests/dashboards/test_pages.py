@@ -225,15 +225,33 @@ def test_no_data_yet_without_ai_assisted_changes(client, hand_program):
 
 def test_team_table_sorts_and_htmx_swaps_only_the_table(client, hand_program):
     client.force_login(hand_program.people["pm"])
-    response = client.get(_url("program-overview", {}) + "?sort=-failing")
+    response = client.get(_url("program-overview", {}) + "?ordering=-failing")
     assert [t.slug for t in response.context["teams"]] == ["team-b", "team-a", "team-c"]
     partial = client.get(
-        _url("program-overview", {}) + "?sort=progress",
+        _url("program-overview", {}) + "?ordering=progress",
         headers={"HX-Request": "true", "HX-Target": "team-table"},
     )
     body = partial.content.decode()
     assert body.lstrip().startswith('<div id="team-table">')
     assert "<html" not in body
+
+
+def test_team_tables_old_sort_bookmarks_move_to_ordering(client, hand_program):
+    """Every list sorts with `ordering`; a bookmark of the team tables' old `?sort=` is sent on,
+    its other parameters kept."""
+    client.force_login(hand_program.people["pm"])
+    for view, other in (("program-overview", ""), ("program-teams", "org=team-org&")):
+        url = _url(view, {})
+        response = client.get(f"{url}?sort=-failing&{other}")
+        assert response.status_code == 301
+        assert response["Location"] == f"{url}?{other}ordering=-failing"
+        response = client.get(response["Location"])
+        assert response.status_code == 200
+        assert response.context["sort"] == "-failing"
+    html = client.get(_url("program-teams", {})).content.decode()
+    assert '<input type="hidden" name="ordering" value="org">' in html
+    assert "?ordering=-failing" in html
+    assert "?sort=" not in html
 
 
 def test_home_sends_program_managers_to_the_overview(client, hand_program):

@@ -55,7 +55,7 @@ def _pages(program, *, filtered: bool = True) -> dict[str, str]:
         "overview": ("program-overview", {}, ""),
         "team": ("program-team", {"team": team.slug}, ""),
         "control": ("program-control", {"key": control.key}, ""),
-        "teams": ("program-teams", {}, "sort=progress"),
+        "teams": ("program-teams", {}, "ordering=progress"),
         "systems": ("program-systems", {}, "ordering=progress"),
         "items": ("program-items", {}, "status=failing"),
         "tasks": ("program-tasks", {}, "overdue=true"),

@@ -1,4 +1,4 @@
-"""Small helpers of the dashboard templates: sortable headers, filter chips, numbers."""
+"""Small helpers of the dashboard templates: filter chips, numbers (sortable headers: core_tags)."""
 
 from __future__ import annotations
 
@@ -13,33 +13,6 @@ register = template.Library()
 def _query(context: Any) -> QueryDict:
     request = context.get("request")
     return request.GET.copy() if request is not None else QueryDict(mutable=True)
-
-
-@register.simple_tag(takes_context=True)
-def sort_query(context: Any, key: str, param: str = "sort", descending_first: bool = False) -> str:
-    """The current query string with `param` set to sort by `key`, toggling the direction."""
-    query = _query(context)
-    current = query.get(param, "")
-    if current == key:
-        value = f"-{key}"
-    elif current == f"-{key}":
-        value = key
-    else:
-        value = f"-{key}" if descending_first else key
-    query[param] = value
-    query.pop("page", None)
-    return "?" + query.urlencode()
-
-
-@register.simple_tag(takes_context=True)
-def sort_state(context: Any, key: str, param: str = "sort") -> str:
-    """aria-sort value of a column: ascending, descending or none."""
-    current = _query(context).get(param, "")
-    if current == key:
-        return "ascending"
-    if current == f"-{key}":
-        return "descending"
-    return "none"
 
 
 @register.simple_tag(takes_context=True)
