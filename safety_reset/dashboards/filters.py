@@ -1,5 +1,6 @@
-"""django-filter FilterSets of the program lists: one per list, shared by the HTML pages, the
-exports and (later) the API.
+"""django-filter FilterSets of the program lists: one per list, shared by the HTML pages and
+the exports. The tasks' is remediation.filters.TaskFilter, the API's too (ProgramTaskFilter adds
+the page's sortable columns); the others' API lists still have their own.
 
 Each FilterSet filters the queryset of its selector (`program_systems`, `program_items`,
 `program_tasks`, `program_exceptions`, `program_changes` in selectors.py), which already holds
@@ -20,7 +21,7 @@ from safety_reset.audits.models import COVERED_STATUSES, ItemStatus, WaiverState
 from safety_reset.catalog.models import Category
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import BlastRadius
-from safety_reset.remediation.models import OPEN_TASK_STATES, TaskState
+from safety_reset.remediation.filters import TaskFilter
 
 from .selectors import TEAM_SORTS
 
@@ -31,7 +32,6 @@ SYSTEM_STATES = (
     ("not_assessed", "Has items to assess"),
     ("ready", "Ready to sign off"),
 )
-TASK_STATES = (("open_any", "Open (any open state)"), *TaskState.choices)
 ANY = "Any"
 
 
@@ -139,21 +139,10 @@ class ItemFilter(django_filters.FilterSet):
         return queryset.exclude(status__in=COVERED_STATUSES)
 
 
-class TaskFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="Search")
-    state = django_filters.ChoiceFilter(
-        empty_label=ANY, choices=TASK_STATES, method="filter_state", label="State"
-    )
-    overdue = django_filters.BooleanFilter(
-        widget=_yes_no(), field_name="is_overdue", label="Overdue"
-    )
-    severity = django_filters.ChoiceFilter(
-        empty_label=ANY, choices=Severity.choices, label="Severity"
-    )
-    org = django_filters.CharFilter(field_name="system__team__org__slug", label="Org")
-    team = django_filters.CharFilter(field_name="system__team__slug", label="Team")
-    system = django_filters.CharFilter(field_name="system__slug", label="System")
-    control = django_filters.CharFilter(field_name="item__control__key", label="Control")
+class ProgramTaskFilter(TaskFilter):
+    """The remediation tasks' one FilterSet (remediation.filters, the API's too), with the
+    page's sortable columns."""
+
     ordering = django_filters.OrderingFilter(
         empty_label="Default",
         fields=(
@@ -170,14 +159,6 @@ class TaskFilter(django_filters.FilterSet):
         },
         label="Sort",
     )
-
-    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return queryset.filter(Q(title__icontains=value) | Q(system__name__icontains=value))
-
-    def filter_state(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        if value == "open_any":
-            return queryset.filter(state__in=OPEN_TASK_STATES)
-        return queryset.filter(state=value)
 
 
 class ExceptionFilter(django_filters.FilterSet):

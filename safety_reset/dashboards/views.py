@@ -223,7 +223,7 @@ LISTS = {
     "tasks": ListPage(
         "Remediation tasks",
         "dashboards/list_tasks.html",
-        filters.TaskFilter,
+        filters.ProgramTaskFilter,
         lambda scope: selectors.program_tasks(scope=scope),
         ("due_on", "id"),
     ),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,6 +20,7 @@ from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
 
 from . import selectors, services
+from .filters import TaskFilter, overdue_annotation
 from .models import RemediationTask, TaskState
 
 
@@ -125,17 +126,6 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class TaskFilter(django_filters.FilterSet):
-    system = django_filters.CharFilter(field_name="system__slug")
-    assignee = django_filters.CharFilter(field_name="assignee__email", lookup_expr="iexact")
-    state = django_filters.ChoiceFilter(choices=TaskState.choices)
-    severity = django_filters.ChoiceFilter(choices=Severity.choices)
-
-    class Meta:
-        model = RemediationTask
-        fields = ["system", "item", "assignee", "state", "severity"]
-
-
 class TaskViewSet(
     mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet[RemediationTask]
 ):
@@ -153,8 +143,10 @@ class TaskViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[RemediationTask]:
-        return selectors.tasks_visible(user=person(self.request)).select_related(
-            "created_by", "wont_do_requested_by", "wont_do_agreed_by"
+        return (
+            selectors.tasks_visible(user=person(self.request))
+            .select_related("created_by", "wont_do_requested_by", "wont_do_agreed_by")
+            .annotate(is_overdue=overdue_annotation(timezone.localdate()))
         )
 
     def _out(self, task: RemediationTask, code: int = status.HTTP_200_OK) -> Response:
