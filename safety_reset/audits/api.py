@@ -22,6 +22,7 @@ from safety_reset.core.api import IsActivePerson, actor, person
 from safety_reset.inventory.models import Person, System
 
 from . import services
+from .filters import ItemFilter
 from .models import (
     Audit,
     ChecklistItem,
@@ -172,17 +173,6 @@ class WaiverInput(serializers.Serializer):
 
 
 # --- Filters ----------------------------------------------------------------------------------
-
-
-class ItemFilter(django_filters.FilterSet):
-    system = django_filters.CharFilter(field_name="audit__system__slug")
-    program = django_filters.CharFilter(field_name="audit__program__slug")
-    control = django_filters.CharFilter(field_name="control__key")
-    status = django_filters.ChoiceFilter(choices=ItemStatus.choices)
-
-    class Meta:
-        model = ChecklistItem
-        fields = ["audit", "system", "program", "control", "status", "evidence_requested"]
 
 
 class WaiverFilter(django_filters.FilterSet):

@@ -1,6 +1,7 @@
 """django-filter FilterSets of the program lists: one per list, shared by the HTML pages and
-the exports. The tasks' is remediation.filters.TaskFilter, the API's too (ProgramTaskFilter adds
-the page's sortable columns); the others' API lists still have their own.
+the exports. The items' and the tasks' are audits.filters.ItemFilter and remediation.filters.TaskFilter,
+the API's too (ProgramItemFilter and ProgramTaskFilter add the page's sortable columns); the
+other lists' API lists still have their own.
 
 Each FilterSet filters the queryset of its selector (`program_systems`, `program_items`,
 `program_tasks`, `program_exceptions`, `program_changes` in selectors.py), which already holds
@@ -17,9 +18,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from safety_reset.audits.models import COVERED_STATUSES, ItemStatus, WaiverState
-from safety_reset.catalog.models import Category
-from safety_reset.core.models import Severity
+from safety_reset.audits.filters import ItemFilter
+from safety_reset.audits.models import WaiverState
 from safety_reset.inventory.models import BlastRadius
 from safety_reset.remediation.filters import TaskFilter
 
@@ -89,24 +89,10 @@ class SystemFilter(django_filters.FilterSet):
         return queryset
 
 
-class ItemFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label="System")
-    status = django_filters.ChoiceFilter(
-        empty_label=ANY, choices=ItemStatus.choices, label="Status"
-    )
-    covered = django_filters.BooleanFilter(
-        widget=_yes_no(), method="filter_covered", label="Covered"
-    )
-    control = django_filters.CharFilter(field_name="control__key", label="Control")
-    category = django_filters.ChoiceFilter(
-        empty_label=ANY, field_name="control__category", choices=Category.choices, label="Category"
-    )
-    severity = django_filters.ChoiceFilter(
-        empty_label=ANY, field_name="control__severity", choices=Severity.choices, label="Severity"
-    )
-    org = django_filters.CharFilter(field_name="audit__system__team__org__slug", label="Org")
-    team = django_filters.CharFilter(field_name="audit__system__team__slug", label="Team")
-    system = django_filters.CharFilter(field_name="audit__system__slug", label="System")
+class ProgramItemFilter(ItemFilter):
+    """The checklist items' one FilterSet (audits.filters, the API's too), with the page's
+    sortable columns."""
+
     ordering = django_filters.OrderingFilter(
         empty_label="Default",
         fields=(
@@ -123,20 +109,6 @@ class ItemFilter(django_filters.FilterSet):
         },
         label="Sort",
     )
-
-    def filter_q(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
-        return queryset.filter(
-            Q(audit__system__name__icontains=value) | Q(audit__system__slug__icontains=value)
-        )
-
-    def filter_covered(
-        self, queryset: QuerySet[Any], name: str, value: bool | None
-    ) -> QuerySet[Any]:
-        if value is None:
-            return queryset
-        if value:
-            return queryset.filter(status__in=COVERED_STATUSES)
-        return queryset.exclude(status__in=COVERED_STATUSES)
 
 
 class ProgramTaskFilter(TaskFilter):

@@ -171,7 +171,7 @@ def control_detail(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     by_team = selectors.control_teams(scope=scope, control=control)
     failing = filtered(
         request,
-        filters.ItemFilter,
+        filters.ProgramItemFilter,
         queryset=items.filter(status=ItemStatus.FAILING).order_by(
             "status_changed_at", "audit__system__name"
         ),
@@ -215,7 +215,7 @@ LISTS = {
     "items": ListPage(
         "Checklist items",
         "dashboards/list_items.html",
-        filters.ItemFilter,
+        filters.ProgramItemFilter,
         lambda scope: selectors.program_items(scope=scope),
         ("audit__system__name", "control__position"),
         export="items",
