@@ -169,3 +169,17 @@ def figures_panel(request: HttpRequest) -> HttpResponse:
     agents seen but not registered, attestations lapsed — over what the person may see."""
     context = {"figures": selectors.register_figures(user=request.user)}
     return render(request, "identities/partials/_figures.html", context)
+
+
+@login_required
+@require_GET
+def due_panel(request: HttpRequest) -> HttpResponse:
+    """My work's block (htmx): the identities of my systems whose re-attestation is lapsed or
+    due within a week, each linking to its page."""
+    due = selectors.identities_due(person=_person(request))
+    context = {
+        "due": due,
+        "lapsed": any(i.lapsed for i in due),
+        "within_days": selectors.DUE_SOON_DAYS,
+    }
+    return render(request, "identities/partials/_due_panel.html", context)

@@ -11,6 +11,7 @@ from tests.factories import (
     ProgramFactory,
     SystemFactory,
 )
+from tests.notifications.conftest import smtp  # noqa: F401 - the SMTP server, for digests
 
 
 class Register:
