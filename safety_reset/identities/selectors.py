@@ -24,9 +24,11 @@ from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
+from safety_reset.audits.models import ChecklistItem
 from safety_reset.inventory.models import Person, System
 
 from . import discovery
+from .controls import CONTROL_KEYS
 from .discovery import Seen
 from .models import Environment, Identity, IdentityPolicy
 
@@ -195,6 +197,20 @@ def identities_due_by_person(
 def identities_due(*, person: Person, within_days: int = DUE_SOON_DAYS) -> list[DueIdentity]:
     """The person's identities due for re-attestation (My work's block)."""
     return identities_due_by_person(person_ids=[person.pk], within_days=within_days)[person.pk]
+
+
+def identity_controls(*, identity: Identity) -> QuerySet[ChecklistItem]:
+    """The register controls' items on the identity's systems, in open programs: what the
+    register decided, with the reason naming the identity, action and statement (one query)."""
+    return (
+        ChecklistItem.objects.filter(
+            audit__system__in=identity.systems.all(),
+            audit__program__closed_at__isnull=True,
+            control__key__in=CONTROL_KEYS,
+        )
+        .select_related("audit__system", "audit__program", "control")
+        .order_by("audit__system__name", "audit__program__start_date", "control__key")
+    )
 
 
 def seen_for_system(*, system: System) -> list[Seen]:

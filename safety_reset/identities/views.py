@@ -73,6 +73,7 @@ def _detail_page(
         "identity": identity,
         "systems": systems,
         "policies": [(p, pretty(p.document)) for p in identity.policies.all()],
+        "controls": list(selectors.identity_controls(identity=identity)),
         "can_manage": services.can_manage_systems(_person(request), systems),
         "policy_form": policy_form or PolicyForm(),
         "gate_form": gate_form or GateForm(),
