@@ -635,8 +635,6 @@ def _snapshot(control: ControlSpec, system: SystemPlan, passing: bool) -> dict[s
         "stale-review-dismissal": {"dismiss_stale_reviews": passing},
         "no-admin-bypass": {"enforce_admins": passing},
         "required-checks": {"required_status_checks": ["ci/test", "ci/lint"] if passing else []},
-        "agent-least-privilege": {"identities_without_gate": 0 if passing else 1},
-        "human-in-the-loop": {"identities_without_gate": 0 if passing else 1},
     }[control.key]
     return {
         "check": control.key,
