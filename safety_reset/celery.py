@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "task": "safety_reset.audits.tasks.expire_waivers",
         "schedule": crontab(hour=0, minute=20),
     },
+    # The register's two controls fail for systems whose identities' attestations lapsed.
+    "daily-reevaluate-lapsed-attestations": {
+        "task": "safety_reset.identities.tasks.reevaluate_lapsed_attestations",
+        "schedule": crontab(hour=0, minute=30),
+    },
     # Tell both signers when a regression revoked their sign-off (each notice sent once).
     "notify-revoked-signoffs": {
         "task": "safety_reset.notifications.tasks.notify_revoked_signoffs",

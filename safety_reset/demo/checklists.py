@@ -11,9 +11,11 @@ from typing import Any
 
 from safety_reset.catalog.defaults import ControlSpec
 from safety_reset.catalog.models import Evaluation
+from safety_reset.identities.controls import CONTROL_KEYS as REGISTER_CONTROLS
 from safety_reset.repo_status.providers.base import Protection, RepositoryState
 
 from . import texts
+from .identities import verdict_at
 from .plans import (
     COVERED,
     DUE_DAYS,
@@ -116,6 +118,9 @@ class _ItemPlanner:
             return  # the repository cannot be read (or is not connected yet): not assessed
         rng, item = self.rng, self.item(index)
         at = self.clock.run_at(day, rng.random())
+        if control.key in REGISTER_CONTROLS:
+            self.from_register(index, s, system, control, day, at)
+            return
         if rng.random() < self.fail_p(system, control):
             reason = _check_failure(rng, system, control)
             item.change(
@@ -138,6 +143,80 @@ class _ItemPlanner:
         if last > item.steps[-1].day:
             run = self.clock.run_at(last, rng.random())
             item.change(last, run, checked_at=run)
+
+    def from_register(
+        self,
+        index: int,
+        s: int,
+        system: SystemPlan,
+        control: ControlSpec,
+        day: int,
+        at: dt.datetime,
+    ) -> None:
+        """The register decides (identities.controls.verdict): at the first nightly check, and
+        again at the last one (an attestation may have lapsed in between)."""
+        item = self.item(index)
+        found = verdict_at(self.world, s, at)
+        if found is None:
+            return
+        passing, summary, snapshot = found
+        status = "passing" if passing else "failing"
+        item.change(
+            day,
+            at,
+            status=status,
+            source="automated",
+            reason="" if passing else summary,
+            status_changed_at=at,
+            checked_at=at,
+        )
+        self.register_snapshot(index, at, control, summary, snapshot)
+        if not passing and self.happens(system, day + 1):
+            # The owner files the work; the register changes only when they change it.
+            self.new_task(index, s, system, control, day + 1)
+        last = self.clock.last_run_day()
+        if last <= item.steps[-1].day:
+            return
+        run = self.clock.run_at(last, self.rng.random())
+        found = verdict_at(self.world, s, run)
+        assert found is not None
+        now_passing, now_summary, now_snapshot = found
+        current = item.final()
+        if current["status"] not in ("passing", "failing") or now_passing == passing:
+            if current["status"] == "failing" and not now_passing:
+                item.change(last, run, reason=now_summary, checked_at=run)
+            else:
+                item.change(last, run, checked_at=run)
+            return
+        item.change(
+            last,
+            run,
+            status="passing" if now_passing else "failing",
+            source="automated",
+            reason="" if now_passing else now_summary,
+            status_changed_at=run,
+            checked_at=run,
+        )
+        self.register_snapshot(index, run, control, now_summary, now_snapshot)
+
+    def register_snapshot(
+        self,
+        index: int,
+        at: dt.datetime,
+        control: ControlSpec,
+        summary: str,
+        snapshot: dict[str, Any],
+    ) -> None:
+        self.world.evidence.append(
+            EvidencePlan(
+                index,
+                "snapshot",
+                at,
+                None,
+                note=summary,
+                snapshot={**snapshot, "control": control.key},
+            )
+        )
 
     def snapshot(
         self,
@@ -556,8 +635,6 @@ def _snapshot(control: ControlSpec, system: SystemPlan, passing: bool) -> dict[s
         "stale-review-dismissal": {"dismiss_stale_reviews": passing},
         "no-admin-bypass": {"enforce_admins": passing},
         "required-checks": {"required_status_checks": ["ci/test", "ci/lint"] if passing else []},
-        "agent-least-privilege": {"identities_without_gate": 0 if passing else 1},
-        "human-in-the-loop": {"identities_without_gate": 0 if passing else 1},
     }[control.key]
     return {
         "check": control.key,
@@ -663,6 +740,7 @@ def _maybe_regress(
         i
         for i in system.items
         if world.controls[world.items[i].control].evaluation == Evaluation.AUTOMATED
+        and world.controls[world.items[i].control].key not in REGISTER_CONTROLS  # the register's
         and world.items[i].history.final()["status"] == "passing"
     ]
     if not passing:

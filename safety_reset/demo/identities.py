@@ -1,24 +1,44 @@
-"""The demo's register of non-human identities: a CI bot and a deploy role per system (the
-deploy role behind a senior's approval gate), a few AI coding agents, and the story's agent
-role on the first demo system: allowed to tear down and recreate the environment, no gate.
+"""The demo's register of non-human identities, planned like the rest of the demo (no database).
 
-Written after the program (rows through the ORM, analysis by identities.analysis), then the
-two register controls of the demo logins' systems are evaluated, so the story's agent fails
-`agent-least-privilege` naming the action and the statement.
+Per system: a CI bot, a deploy role (behind the senior reviewer's approval gate, unless the team
+left it open), on some systems an AI coding agent working outside production; on the second demo
+system the story's agent role, allowed to tear down and recreate the environment, with no gate.
+Each identity was registered before the program and re-attested every three to four weeks; a
+few stopped being re-attested and lapse.
+
+The verdict of the two controls the register decides (`agent-least-privilege`,
+`human-in-the-loop`) is worked out by `identities.controls.verdict` itself, over in-memory rows,
+at the moment each nightly check ran: the checklist planner asks `verdict_at`, so the items, their
+history and the progress snapshots agree with the register the writer loads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import json
+import random
+from dataclasses import dataclass, field
+from functools import cache, partial
 from typing import Any
 
+from safety_reset.identities import controls
 from safety_reset.identities.analysis import analyze_policy
 from safety_reset.identities.models import Environment, Identity, IdentityKind, IdentityPolicy
-from safety_reset.identities.services import evaluate_systems
-from safety_reset.inventory.models import System
+from safety_reset.inventory.models import Person
+
+from .plans import History, World, rng_for
 
 ACCOUNT = "210987654321"
+SLUG = "SYSTEM-SLUG"  # stands for the system's slug in a policy template
+OPEN_GATE_P = 0.15  # a system whose deploy role can change production stacks with no gate
+LAPSE_P = 0.08  # a system whose CI bot's owner stopped re-attesting it
+CI_PERMISSIONS = {"contents": "write", "checks": "write", "pull_requests": "write"}
+AGENTS = (
+    ("copilot-agent", "copilot-swe-agent[bot]"),
+    ("claude-code-agent", "claude[bot]"),
+    ("devin-agent", "devin-ai-integration[bot]"),
+)
+STORY_AGENT = "env-rebuild-agent"
 
 
 def _deploy_policy(slug: str) -> dict[str, Any]:
@@ -59,85 +79,204 @@ STORY_POLICY = {
         },
     ],
 }
-CI_PERMISSIONS = {"contents": "write", "checks": "write", "pull_requests": "write"}
 
 
-def _policy(identity: Identity, name: str, document: dict[str, Any]) -> IdentityPolicy:
-    analysis = analyze_policy(document)
-    return IdentityPolicy(
-        identity=identity,
-        name=name,
-        document=document,
-        analysis=analysis,
-        destructive_actions=analysis["destructive_actions"],
-        can_destroy=analysis["can_delete_production"],
+@cache
+def _deploy_template() -> str:
+    """The deploy policy's analysis, once: per system only the slug in its ARNs differs."""
+    return json.dumps(analyze_policy(_deploy_policy(SLUG)))
+
+
+def _deploy(slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _deploy_policy(slug), json.loads(_deploy_template().replace(SLUG, slug))
+
+
+@dataclass
+class PolicyPlan:
+    name: str
+    document: dict[str, Any]
+    analysis: dict[str, Any]
+
+
+@dataclass
+class IdentityPlan:
+    system: int
+    fields: dict[str, Any]  # the columns that never change (no people)
+    accountable: int
+    history: History  # last_attested_at / last_attested_by
+    gate_approver: int | None = None
+    policies: list[PolicyPlan] = field(default_factory=list)
+    policy_rows: list[IdentityPolicy] = field(default_factory=list)  # made by _rows
+
+    def attested_at(self, moment: dt.datetime) -> dt.datetime | None:
+        """When it was last attested as of a moment (its registration is the first time)."""
+        last = None
+        for at in [self.history.created_at, *(s.at for s in self.history.steps)]:
+            if at <= moment:
+                last = at
+        return last
+
+
+def plan_register(world: World) -> None:
+    """Plan every system's identities into `world.identities` (by system in `world.register`)."""
+    rng = rng_for(world.seed, "identities")
+    clock = world.clock
+    registered = dt.datetime.combine(
+        clock.date(1) - dt.timedelta(days=30), dt.time(9), tzinfo=dt.UTC
     )
+    # Not the first demo system: that one is the owner's signed-off audit.
+    story = world.demo_systems[1] if len(world.demo_systems) > 1 else None
+    for s, system in enumerate(world.systems):
+        team = world.teams[system.team]
+        factor = {"normal": 1.0, "exemplary": 0.1, "demo-signoff": 0.0}[system.profile]
+        quality = team.quality * factor
+        open_gate = rng.random() < OPEN_GATE_P * quality
+        lapses = rng.random() < LAPSE_P * quality
+        created = registered + dt.timedelta(hours=rng.randint(0, 240))
 
-
-def seed_identities(
-    *, system_ids: Sequence[int], demo_system_ids: Sequence[int], now: dt.datetime
-) -> int:
-    """Create the register for these systems; returns the number of identities."""
-    systems = list(
-        System.objects.filter(id__in=system_ids).select_related("owner", "senior_reviewer")
-    )
-    attested = now - dt.timedelta(days=9)
-    policies: list[IdentityPolicy] = []
-    links: list[tuple[Identity, System]] = []
-    for n, system in enumerate(systems):
-        ci = Identity.objects.create(
-            name=f"{system.slug}-ci",
-            kind=IdentityKind.CI_BOT,
-            accountable=system.owner,
+        add = partial(_add, world, rng, s=s, owner=system.owner, created=created)
+        add(
+            f"{system.slug}-ci",
+            IdentityKind.CI_BOT,
+            lapsing=lapses,
             login=f"{system.slug}-ci[bot]",
             repository_permissions=CI_PERMISSIONS,
-            last_attested_at=attested - dt.timedelta(days=n % 25),
         )
-        gated = system.senior_reviewer is not None
-        deploy = Identity.objects.create(
-            name=f"{system.slug}-deploy",
-            kind=IdentityKind.CLOUD_ROLE,
-            accountable=system.owner,
+        gated = not open_gate
+        deploy = add(
+            f"{system.slug}-deploy",
+            IdentityKind.CLOUD_ROLE,
             cloud_role=f"arn:aws:iam::{ACCOUNT}:role/{system.slug}-deploy",
             gate_required=gated,
-            gate_approver=system.senior_reviewer if gated else None,
             gate_evidence=(
-                f"https://ci.demo.test/{system.slug}/pipelines/production — manual approval by "
+                f"https://ci.demo.test/{system.slug}/pipelines/production: manual approval by "
                 "the senior reviewer before every production stack change"
                 if gated
                 else ""
             ),
-            last_attested_at=attested - dt.timedelta(days=(n * 7) % 40),
+            gate_recorded_at=created if gated else None,
         )
-        policies.append(
-            _policy(deploy, f"{system.slug}-deploy-policy", _deploy_policy(system.slug))
-        )
-        links += [(ci, system), (deploy, system)]
-        if n % 5 == 0:
-            agent = Identity.objects.create(
-                name=f"{system.slug}-copilot-agent",
-                kind=IdentityKind.AI_AGENT,
-                accountable=system.owner,
-                login="copilot-swe-agent[bot]",
+        deploy.gate_approver = system.reviewer if gated else None
+        document, analysis = _deploy(system.slug)
+        deploy.policies.append(PolicyPlan(f"{system.slug}-deploy-policy", document, analysis))
+        if s % 5 == 0:
+            name, login = AGENTS[(s // 5) % len(AGENTS)]
+            add(
+                f"{system.slug}-{name}",
+                IdentityKind.AI_AGENT,
+                login=login,
                 environment=Environment.NON_PRODUCTION,
                 repository_permissions={"contents": "write", "pull_requests": "write"},
-                last_attested_at=attested,
             )
-            links.append((agent, system))
-    story_system = next((s for s in systems if s.pk in set(demo_system_ids)), None)
-    if story_system is not None:
-        story = Identity.objects.create(
-            name="env-rebuild-agent",
-            kind=IdentityKind.AI_AGENT,
-            accountable=story_system.owner,
-            cloud_role=f"arn:aws:iam::{ACCOUNT}:role/env-rebuild-agent",
-            last_attested_at=attested,
-        )
-        policies.append(_policy(story, "env-rebuild-agent-role", STORY_POLICY))
-        links.append((story, story_system))
-    Identity.systems.through.objects.bulk_create(
-        Identity.systems.through(identity_id=i.pk, system_id=s.pk) for i, s in links
+        if s == story:
+            agent = add(
+                STORY_AGENT,
+                IdentityKind.AI_AGENT,
+                cloud_role=f"arn:aws:iam::{ACCOUNT}:role/{STORY_AGENT}",
+            )
+            agent.policies.append(
+                PolicyPlan(f"{STORY_AGENT}-role", STORY_POLICY, analyze_policy(STORY_POLICY))
+            )
+
+
+def _add(
+    world: World,
+    rng: random.Random,
+    name: str,
+    kind: str,
+    *,
+    s: int,
+    owner: int,
+    created: dt.datetime,
+    lapsing: bool = False,
+    **fields: Any,
+) -> IdentityPlan:
+    """One identity, registered by the system's owner and re-attested every 21 to 29 days
+    until now (unless it is lapsing: then never again after its registration)."""
+    clock = world.clock
+    plan = IdentityPlan(
+        system=s,
+        fields={
+            "name": name,
+            "kind": kind,
+            "environment": fields.pop("environment", Environment.PRODUCTION),
+            "login": "",
+            "cloud_role": "",
+            "repository_permissions": {},
+            "gate_required": False,
+            "gate_evidence": "",
+            "gate_recorded_at": None,
+            "attestation_days": 30,
+            **fields,
+        },
+        accountable=owner,
+        history=History(0, created, {"last_attested_at": created, "last_attested_by": owner}),
     )
-    IdentityPolicy.objects.bulk_create(policies)
-    evaluate_systems(systems=[s for s in systems if s.pk in set(demo_system_ids)], checked_at=now)
-    return len({i.pk for i, _ in links})
+    at = created
+    while not lapsing:
+        at += dt.timedelta(days=rng.randint(21, 29), minutes=rng.randint(-180, 180))
+        if at > clock.now:
+            break
+        plan.history.change(
+            clock.day_of(at), at, owner, last_attested_at=at, last_attested_by=owner
+        )
+    world.identities.append(plan)
+    world.register.setdefault(s, []).append(plan)
+    return plan
+
+
+def verdict_at(
+    world: World, s: int, moment: dt.datetime
+) -> tuple[bool, str, dict[str, Any]] | None:
+    """The register's verdict on a system at a moment, by the controls' own rule."""
+    rows = _rows(world, s)
+    for identity, plan in rows:
+        identity.last_attested_at = plan.attested_at(moment)
+    # Only the attestations change with the moment: the same state gives the same verdict.
+    state = (s, *((i.last_attested_at, i.attestation_lapsed(moment)) for i, _ in rows))
+    found = world.register_verdicts.get(state)
+    if found is None:
+        policies = {plan.fields["name"]: plan.policy_rows for _, plan in rows}
+        found = controls.verdict(
+            system_slug=world.systems[s].slug,
+            identities=[identity for identity, _ in rows],
+            unseen=[],  # the demo's merged changes show no agent or bot the register lacks
+            now=moment,
+            policies_of=lambda identity: policies[identity.name],
+        )
+        world.register_verdicts[state] = found
+    if found is None:
+        return None
+    passing, summary, snapshot = found
+    return passing, summary, {**snapshot, "checked_at": moment.isoformat()}
+
+
+def _rows(world: World, s: int) -> list[tuple[Identity, IdentityPlan]]:
+    """A system's identities as unsaved rows (made once), in the register's order
+    (Identity.Meta.ordering), as evaluate_systems reads them."""
+    cached = world.register_rows.get(s)
+    if cached is not None:
+        return cached
+    people = world.register_people
+
+    def person(index: int | None) -> Person | None:
+        if index is None:
+            return None
+        if index not in people:
+            people[index] = Person(email=world.people[index].email)
+        return people[index]
+
+    rows = []
+    for plan in sorted(world.register.get(s, []), key=lambda p: p.fields["name"]):
+        identity = Identity(
+            **plan.fields,
+            accountable=person(plan.accountable),
+            gate_approver=person(plan.gate_approver),
+        )
+        plan.policy_rows = [
+            IdentityPolicy(name=p.name, document=p.document, analysis=p.analysis)
+            for p in plan.policies
+        ]
+        rows.append((identity, plan))
+    world.register_rows[s] = rows
+    return rows

@@ -286,6 +286,11 @@ class World:
     stall_day: int | None = None
     demo: dict[str, int] = field(default_factory=dict)  # email -> person index
     demo_systems: list[int] = field(default_factory=list)  # owned by owner@demo.test
+    identities: list[Any] = field(default_factory=list)  # identities.IdentityPlan
+    register: dict[int, list[Any]] = field(default_factory=dict)  # system index -> its plans
+    register_rows: dict[int, list[Any]] = field(default_factory=dict)  # identities._rows
+    register_people: dict[int, Any] = field(default_factory=dict)  # identities._rows
+    register_verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # verdict_at
 
     @property
     def day(self) -> int:

@@ -27,6 +27,7 @@ from safety_reset.catalog.models import Catalog
 from safety_reset.catalog.services import catalog_install_default
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.dashboards.services import snapshot_take
+from safety_reset.identities.models import Identity, IdentityPolicy
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
 from safety_reset.programs.models import DEFAULT_PHASES, Phase, Program
@@ -61,6 +62,8 @@ ACTOR_FIELDS = (
     "requested_by",
     "wont_do_requested_by",
     "created_by",
+    "last_attested_by",
+    "attached_by",
 )
 PROGRAM_SLUG = "code-safety-reset"
 PROGRAM_MANAGERS_GROUP = "Program managers"
@@ -79,6 +82,7 @@ PROGRAM_APPS = (
     "repo_status",
     "notifications",
     "dashboards",
+    "identities",
 )
 # Plan fields that hold a person (a plan index) and are stored as `<name>_id`.
 PERSON_FIELDS = frozenset(
@@ -92,6 +96,7 @@ PERSON_FIELDS = frozenset(
         "decided_by",
         "owner_signed_by",
         "senior_signed_by",
+        "last_attested_by",
     }
 )
 
@@ -190,6 +195,7 @@ def _counts(program: Program) -> dict[str, int]:
         "incidents": Incident.objects.count(),
         "change records": ChangeReviewRecord.objects.count(),
         "progress snapshots": program.snapshots.count(),
+        "identities": Identity.objects.count(),
     }
 
 
@@ -222,6 +228,7 @@ class _Writer:
         self.organisation()
         self.people()
         self.systems()
+        self.register()
         self.program()
         self.checklists()
         self.incidents()
@@ -359,6 +366,62 @@ class _Writer:
                 )
         created = iter(_insert(Repository, repos))
         self.repo_ids = [[next(created) for _ in s.repos] for s in planned]
+
+    def register(self) -> None:
+        """The register of identities (demo/identities.py): rows, their links and policies,
+        each with its history (registered, re-attested) under the accountable owner's name."""
+        plans = self.world.identities
+        ids = self.tracked(
+            Identity,
+            plans,
+            lambda p: {
+                **p.fields,
+                "accountable_id": self.person_ids[p.accountable],
+                "gate_approver_id": self.person(p.gate_approver),
+            },
+        )
+        _insert(
+            Identity.systems.through,
+            [
+                {"identity_id": pk, "system_id": self.system_ids[p.system]}
+                for pk, p in zip(ids, plans, strict=True)
+            ],
+            ids=False,
+        )
+        rows, contexts = [], []
+        for pk, plan in zip(ids, plans, strict=True):
+            for policy in plan.policies:
+                at = plan.history.created_at
+                rows.append(
+                    {
+                        "identity_id": pk,
+                        "name": policy.name,
+                        "document": policy.document,
+                        "analysis": policy.analysis,
+                        "destructive_actions": policy.analysis["destructive_actions"],
+                        "can_destroy": policy.analysis["can_delete_production"],
+                        "attached_by_id": self.person_ids[plan.accountable],
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
+                contexts.append(self.context(IdentityPolicy, {}, plan.accountable))
+        keys = _insert(IdentityPolicy, rows, history=False)
+        _copy(
+            IdentityPolicy.pgh_event_model,  # type: ignore[attr-defined]
+            [
+                {
+                    **row,
+                    "id": key,
+                    "pgh_obj_id": key,
+                    "pgh_label": "insert",
+                    "pgh_created_at": row["created_at"],
+                    "pgh_context_id": context,
+                }
+                for key, row, context in zip(keys, rows, contexts, strict=True)
+            ],
+            ids=False,
+        )
 
     # The program and its checklists ------------------------------------------------------
 

@@ -24,6 +24,7 @@ from safety_reset.catalog.defaults import DEFAULT_CONTROLS
 
 from . import texts
 from .checklists import plan_changes, plan_checklists, plan_repo_status, plan_signoffs
+from .identities import plan_register
 from .plans import (
     DEMO_DOMAIN,
     OWNER_EMAIL,
@@ -53,6 +54,7 @@ def plan_world(*, systems: int, day: int, seed: int, now: dt.datetime) -> World:
     _plan_people(world)
     _plan_systems(world)
     _plan_incidents(world)
+    plan_register(world)
     plan_checklists(world)
     plan_signoffs(world)
     plan_repo_status(world)

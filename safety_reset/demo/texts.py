@@ -409,16 +409,7 @@ TIME_ZONES = [
 # --- What people and checks write, per control -----------------------------------------------
 # Automated checks: why the check failed ({repo}, {branch}, {pr} are filled in).
 AUTOMATED_FAILURES: dict[str, list[str]] = {
-    # Checked from the register of identities (safety_reset/identities/controls.py).
-    "agent-least-privilege": [
-        "{repo}-deploy can cloudformation:DeleteStack in production from its deploy policy, "
-        "statement 1 “DeployProductionStacks”, with no recorded human gate",
-        "{repo}-ci: attestation lapsed",
-    ],
-    "human-in-the-loop": [
-        "{repo}-deploy can rds:DeleteDBCluster in production with no recorded human gate",
-        "devin-ai-integration[bot] (pull request author in {repo}) is seen but not registered",
-    ],
+    # agent-least-privilege and human-in-the-loop: the register's own verdict (demo/identities.py).
     "two-person-review": [
         "Branch protection on {branch} of {repo} requires 1 approving review; 2 are required.",
         "No branch protection or ruleset on {branch} of {repo}.",

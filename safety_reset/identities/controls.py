@@ -11,21 +11,29 @@ snapshot keeps what was found.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .analysis import analyze_repository_permissions
 from .discovery import Seen
-from .models import Identity
+from .models import Identity, IdentityPolicy
+
+PoliciesOf = Callable[[Identity], Iterable[IdentityPolicy]]
 
 CONTROL_KEYS = ("agent-least-privilege", "human-in-the-loop")
 SUMMARY_LIMIT = 2000
 
 
-def destructive_findings(identity: Identity) -> list[dict[str, Any]]:
+def _policies(identity: Identity) -> Iterable[IdentityPolicy]:
+    return identity.policies.all()
+
+
+def destructive_findings(
+    identity: Identity, policies_of: PoliciesOf = _policies
+) -> list[dict[str, Any]]:
     """What the identity may destroy without MFA: one row per action, naming policy and statement."""
     rows = []
-    for policy in identity.policies.all():
+    for policy in policies_of(identity):
         for finding in policy.findings():
             if not finding.get("mfa"):
                 rows.append({**finding, "policy": policy.name})
@@ -44,15 +52,23 @@ def _where(finding: dict[str, Any]) -> str:
 
 
 def verdict(
-    *, system_slug: str, identities: Sequence[Identity], unseen: Sequence[Seen], now: dt.datetime
+    *,
+    system_slug: str,
+    identities: Sequence[Identity],
+    unseen: Sequence[Seen],
+    now: dt.datetime,
+    policies_of: PoliciesOf = _policies,
 ) -> tuple[bool, str, dict[str, Any]] | None:
-    """(passing, summary, snapshot), or None when the register knows nothing of the system."""
+    """(passing, summary, snapshot), or None when the register knows nothing of the system.
+
+    `policies_of` gives an identity's policies (by default its prefetched `policies`; the demo
+    planner passes rows it has not saved yet)."""
     if not identities and not unseen:
         return None
     problems: list[str] = []
     rows = []
     for identity in identities:
-        findings = destructive_findings(identity) if identity.is_production else []
+        findings = destructive_findings(identity, policies_of) if identity.is_production else []
         ungated = bool(findings) and not identity.gate_required
         lapsed = identity.attestation_lapsed(now)
         if ungated:

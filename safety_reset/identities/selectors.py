@@ -4,6 +4,7 @@ the figures for the overview, the digests and "my work". Fixed query counts at a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,15 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.functions import Now
+from django.db.models.lookups import LessThanOrEqual
+from django.urls import reverse
 from django.utils import timezone
 
+from safety_reset.audits.models import ChecklistItem
 from safety_reset.inventory.models import Person, System
 
 from . import discovery
+from .controls import CONTROL_KEYS
 from .discovery import Seen
 from .models import Environment, Identity, IdentityPolicy
 
@@ -106,23 +111,105 @@ def _count(condition: Q) -> Any:
     return Count("pk", filter=condition)
 
 
-def identities_due(*, person: Person, within_days: int = DUE_SOON_DAYS) -> list[Identity]:
-    """The identities of the person's systems (owned or delegated), or that they answer for,
-    whose re-attestation is lapsed or due within `within_days`: for "my work" and the digest."""
-    mine = System.objects.filter(Q(owner=person) | Q(delegates=person)).values("id")
-    soon = timezone.now() + dt.timedelta(days=within_days)
-    return list(
-        with_flags(Identity.objects.all())
-        .filter(
-            Q(accountable=person)
-            | Q(
-                id__in=Identity.systems.through.objects.filter(system_id__in=mine).values(
-                    "identity_id"
-                )
-            )
+@dataclass
+class DueIdentity:
+    """An identity of a person's systems whose re-attestation is due (or lapsed)."""
+
+    pk: int
+    name: str
+    kind: str
+    due_at: dt.datetime | None  # None: never attested
+    lapsed: bool
+    systems: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return reverse("identities:detail", args=[self.pk])
+
+
+def identities_due_by_person(
+    *,
+    person_ids: Sequence[int],
+    within_days: int = DUE_SOON_DAYS,
+    now: dt.datetime | None = None,
+    limit: int = 50,
+) -> dict[int, list[DueIdentity]]:
+    """person id → the identities of their systems (owned or delegated), or that they answer
+    for, whose re-attestation is lapsed or due within `within_days`, soonest first: for "my
+    work" and the owners' digests. Two queries for any number of people."""
+    now = now or timezone.now()
+    ids = list(person_ids)
+    found: dict[int, dict[int, DueIdentity]] = {pk: {} for pk in ids}
+    if not ids:
+        return {}
+    due = ExpressionWrapper(
+        F("identity__last_attested_at") + F("identity__attestation_days") * dt.timedelta(days=1),
+        output_field=DateTimeField(),
+    )
+    rows = list(
+        Identity.systems.through.objects.filter(
+            Q(identity__last_attested_at__isnull=True)
+            | LessThanOrEqual(due, now + dt.timedelta(days=within_days))
         )
-        .filter(Q(last_attested_at__isnull=True) | Q(due_at__lte=soon))
-        .order_by(F("due_at").asc(nulls_first=True), "name")[:50]
+        .filter(
+            Q(system__owner_id__in=ids)
+            | Q(system__delegates__in=ids)
+            | Q(identity__accountable_id__in=ids)
+        )
+        .values_list(
+            "identity_id",
+            "identity__name",
+            "identity__kind",
+            "identity__last_attested_at",
+            "identity__attestation_days",
+            "identity__accountable_id",
+            "system_id",
+            "system__name",
+            "system__owner_id",
+        )
+        .distinct()
+    )
+    delegates: dict[int, set[int]] = {}
+    for system_id, person_id in System.delegates.through.objects.filter(
+        person_id__in=ids, system_id__in={row[6] for row in rows}
+    ).values_list("system_id", "person_id"):
+        delegates.setdefault(system_id, set()).add(person_id)
+    for pk, name, kind, attested, days, accountable, system_id, system_name, owner in rows:
+        due_at = attested + dt.timedelta(days=days) if attested else None
+        for person in {owner, accountable, *delegates.get(system_id, ())} & found.keys():
+            entry = found[person].get(pk)
+            if entry is None:
+                entry = found[person][pk] = DueIdentity(
+                    pk, name, kind, due_at, due_at is None or due_at <= now
+                )
+            if system_name not in entry.systems:
+                entry.systems.append(system_name)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return {
+        person: sorted(
+            entries.values(),
+            key=lambda e: (e.due_at is not None, e.due_at or far, e.name.lower()),
+        )[:limit]
+        for person, entries in found.items()
+    }
+
+
+def identities_due(*, person: Person, within_days: int = DUE_SOON_DAYS) -> list[DueIdentity]:
+    """The person's identities due for re-attestation (My work's block)."""
+    return identities_due_by_person(person_ids=[person.pk], within_days=within_days)[person.pk]
+
+
+def identity_controls(*, identity: Identity) -> QuerySet[ChecklistItem]:
+    """The register controls' items on the identity's systems, in open programs: what the
+    register decided, with the reason naming the identity, action and statement (one query)."""
+    return (
+        ChecklistItem.objects.filter(
+            audit__system__in=identity.systems.all(),
+            audit__program__closed_at__isnull=True,
+            control__key__in=CONTROL_KEYS,
+        )
+        .select_related("audit__system", "audit__program", "control")
+        .order_by("audit__system__name", "audit__program__start_date", "control__key")
     )
 
 

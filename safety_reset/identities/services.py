@@ -17,6 +17,8 @@ from typing import Any
 import pghistory
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from safety_reset.audits.models import ChecklistItem
@@ -326,3 +328,42 @@ def evaluate_systems(*, systems: Iterable[System], checked_at: dt.datetime | Non
         )
         checked += 1
     return checked
+
+
+REEVALUATE_BATCH = 500
+
+
+def _register_items() -> Any:
+    """The two register controls' items that a check may still change (open programs)."""
+    return ChecklistItem.objects.filter(
+        audit__program__closed_at__isnull=True,
+        control__key__in=controls.CONTROL_KEYS,
+        control__evaluation=Evaluation.AUTOMATED,
+        control__retired_at__isnull=True,
+    )
+
+
+def register_reevaluate_lapsed(*, now: dt.datetime | None = None) -> int:
+    """Daily: re-check the two controls of every system one of whose identities' attestation
+    lapsed (last attested + its attestation days, 30 by default) after the item was last
+    checked. The verdict is `evaluate_systems`'s, so the item's own `checked_at` records the
+    run: once re-checked, the same lapse selects nothing, and a second run changes nothing.
+    Returns the number of systems re-evaluated."""
+    now = now or timezone.now()
+    due = ExpressionWrapper(
+        F("identity__last_attested_at") + F("identity__attestation_days") * dt.timedelta(days=1),
+        output_field=DateTimeField(),
+    )
+    lapsed = Identity.systems.through.objects.filter(
+        LessThanOrEqual(due, now), system_id=OuterRef("audit__system_id")
+    ).values("pk")
+    stale = _register_items().filter(
+        (Q(checked_at__isnull=True) & Exists(lapsed))
+        | Exists(lapsed.filter(GreaterThan(due, OuterRef("checked_at"))))
+    )
+    system_ids = sorted(set(stale.values_list("audit__system_id", flat=True)))
+    for start in range(0, len(system_ids), REEVALUATE_BATCH):
+        batch = list(System.objects.filter(id__in=system_ids[start : start + REEVALUATE_BATCH]))
+        with transaction.atomic():
+            evaluate_systems(systems=batch, checked_at=now)
+    return len(system_ids)

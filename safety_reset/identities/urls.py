@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/attest/", views.identity_attest, name="attest"),
     path("seen/<slug:slug>/", views.system_seen, name="seen"),
     path("figures/", views.figures_panel, name="figures"),
+    path("due/", views.due_panel, name="due"),
 ]

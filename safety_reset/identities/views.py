@@ -78,6 +78,7 @@ def _detail_page(
         "identity": identity,
         "systems": systems,
         "policies": [(p, pretty(p.document)) for p in identity.policies.all()],
+        "controls": list(selectors.identity_controls(identity=identity)),
         "can_manage": services.can_manage_systems(_person(request), systems),
         "policy_form": policy_form or PolicyForm(),
         "gate_form": gate_form or GateForm(),
@@ -175,3 +176,17 @@ def figures_panel(request: HttpRequest) -> HttpResponse:
     agents seen but not registered, attestations lapsed — over what the person may see."""
     context = {"figures": selectors.register_figures(user=request.user)}
     return render(request, "identities/partials/_figures.html", context)
+
+
+@login_required
+@require_GET
+def due_panel(request: HttpRequest) -> HttpResponse:
+    """My work's block (htmx): the identities of my systems whose re-attestation is lapsed or
+    due within a week, each linking to its page."""
+    due = selectors.identities_due(person=_person(request))
+    context = {
+        "due": due,
+        "lapsed": any(i.lapsed for i in due),
+        "within_days": selectors.DUE_SOON_DAYS,
+    }
+    return render(request, "identities/partials/_due_panel.html", context)

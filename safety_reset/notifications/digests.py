@@ -40,6 +40,7 @@ from safety_reset.audits.models import (
 )
 from safety_reset.audits.selectors import program_clock
 from safety_reset.dashboards.selectors import control_rows, program_progress, scope_whole
+from safety_reset.identities import selectors as identity_selectors
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person
 from safety_reset.programs.models import Program
@@ -99,6 +100,10 @@ class Digest:
     exceptions: list[selectors.Line] = field(default_factory=list)
     wont_do: list[selectors.Line] = field(default_factory=list)
     team_late: list[selectors.Line] = field(default_factory=list)  # a manager's people
+    # The identities of my systems due for re-attestation (identities.selectors).
+    identities_due: list[selectors.Line] = field(default_factory=list)
+    # A program manager's register figures (identities.selectors.register_figures).
+    register: identity_selectors.RegisterFigures | None = None
     # A program manager's section, one per open program.
     figures: list[dict[str, Any]] = field(default_factory=list)
     # The programs this digest speaks of (name, dates), in the order they start.
@@ -145,6 +150,7 @@ class Digest:
                 or self.overdue
                 or self.waiting_total
                 or self.team_late
+                or self.identities_due
             )
             and not self.figures
         )
@@ -160,13 +166,17 @@ class Digest:
             parts.append(f"{self.waiting_total} waiting for you")
         if self.team_late:
             parts.append(f"{len(self.team_late)} late in your team")
+        if self.identities_due:
+            n = len(self.identities_due)
+            parts.append(f"{n} identit{'ies' if n != 1 else 'y'} to re-attest")
         tail = f": {', '.join(parts)}" if parts else ""
         names = f" ({self.program_names})" if self.programs else ""
         return f"Your Code Safety Reset week {self.week}{names}{tail}"
 
 
 def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]:
-    """Digests of a batch of people (10 queries, plus 5 once when a program manager is in it)."""
+    """Digests of a batch of people (12 queries, plus 10 once when a program manager is in it:
+    the register's figures, 5, and 5 per open program)."""
     digests = {
         p.pk: Digest(
             p, selectors.local_date(p, now), selectors.iso_week(selectors.local_date(p, now))
@@ -260,16 +270,45 @@ def digests_build(*, people: Sequence[Person], now: dt.datetime) -> list[Digest]
             digest.overdue.append(line)
         elif task.due_on <= digest.today + dt.timedelta(days=7):
             digest.due_next_week.append(line)
+    _identities_due(digests, now=now)  # 2 queries
     if programs:
         _senior_queues(digests, programs=programs)  # 4 queries
     _team_late(digests)  # 1
     managers = [d for d in digests.values() if d.person.is_program_manager]
+    if managers:  # the register's figures, once (a program manager sees every identity)
+        register = identity_selectors.register_figures(user=managers[0].person)
+        for digest in managers:
+            digest.register = register
     for program in programs if managers else []:  # 5 queries per open program
         figures = program_figures(program=program, today=managers[0].today, now=now)
         for digest in managers:
             digest.about(program)
             digest.figures.append(figures)
     return [digests[p.pk] for p in people]
+
+
+def _identities_due(digests: dict[int, Digest], *, now: dt.datetime) -> None:
+    """Each person's identities due for re-attestation, linking to each identity's page."""
+    due = identity_selectors.identities_due_by_person(person_ids=list(digests), now=now)
+    for person_id, identities in due.items():
+        digest = digests[person_id]
+        for i in identities:
+            if i.due_at is None:
+                when = "never attested"
+            elif i.lapsed:
+                when = f"lapsed {i.due_at:%a %d %b}"
+            else:
+                when = f"due {i.due_at:%a %d %b}"
+            digest.identities_due.append(
+                selectors.Line(
+                    "Identities to re-attest",
+                    i.name,
+                    f"{', '.join(i.systems)} · {when}",
+                    selectors.site_url(i.url),
+                    i.due_at.date() if i.due_at else None,
+                    i.lapsed,
+                )
+            )
 
 
 def _senior_queues(digests: dict[int, Digest], *, programs: Sequence[Program]) -> None:

@@ -20,6 +20,7 @@ from safety_reset.audits.models import Audit, ChecklistItem, Evidence, ItemStatu
 from safety_reset.catalog.models import Catalog
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.demo.services import DemoSummary, demo_reset, demo_seed
+from safety_reset.identities.models import Identity, IdentityPolicy
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
 from safety_reset.programs.models import Program
@@ -143,6 +144,18 @@ def _dump(*, exact: bool) -> dict[str, list[Any]]:
             *("senior_approved", "compliant"),
         ),
         "snapshots": rows(ProgressSnapshot.objects, "date", "day", *SNAPSHOT_FIELDS),
+        "identities": rows(
+            Identity.objects,
+            *("name", "kind", "environment", "accountable__email", "login", "cloud_role"),
+            *("repository_permissions", "gate_required", "gate_approver__email"),
+            *("last_attested_at", "last_attested_by__email"),
+        ),
+        "identity systems": rows(
+            Identity.systems.through.objects, "identity__name", "system__slug"
+        ),
+        "policies": rows(
+            IdentityPolicy.objects, "identity__name", "name", "document", "destructive_actions"
+        ),
         "item history": rows(
             ChecklistItem.pgh_event_model.objects,  # type: ignore[attr-defined]
             *("audit__system__slug", "control__key", "pgh_label", "pgh_created_at", "status"),
@@ -259,6 +272,8 @@ def test_history_events_lead_to_the_rows(now: dt.datetime) -> None:
         System: ["slug", "team_id", "owner_id", "senior_reviewer_id"],
         Team: ["slug", "org_id"],
         Program: ["slug", "start_date", "closed_at"],
+        Identity: ["name", "accountable_id", "gate_required", "last_attested_at"],
+        IdentityPolicy: ["name", "can_destroy", "attached_by_id", "created_at"],
     }
     loaded = [
         model

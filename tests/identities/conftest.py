@@ -11,15 +11,16 @@ from tests.factories import (
     ProgramFactory,
     SystemFactory,
 )
+from tests.notifications.conftest import smtp  # noqa: F401 - the SMTP server, for digests
 
 
 class Register:
     """A system in a program whose checklist has the two controls the register checks."""
 
-    def __init__(self) -> None:
+    def __init__(self, slug: str = "checkout", email: str = "owner@register.test") -> None:
         self.program = ProgramFactory()
-        self.owner = PersonFactory(email="owner@register.test")
-        self.system = SystemFactory(owner=self.owner, slug="checkout")
+        self.owner = PersonFactory(email=email)
+        self.system = SystemFactory(owner=self.owner, slug=slug)
         self.audit = AuditFactory(program=self.program, system=self.system)
         self.items = {
             key: ChecklistItemFactory(

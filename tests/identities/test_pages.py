@@ -7,11 +7,34 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from safety_reset.identities.models import Identity
-from tests.factories import ChangeReviewRecordFactory, PersonFactory, RepositoryFactory
+from tests.factories import (
+    ChangeReviewRecordFactory,
+    PersonFactory,
+    RepositoryFactory,
+    SystemFactory,
+)
 
 from .factories import DEPLOY_ROLE, IdentityFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_an_owner_register_list_queries_are_fixed(client, register, size) -> None:
+    """An owner sees their systems' identities only: the visibility door is a subquery."""
+    elsewhere = SystemFactory(slug="elsewhere")
+    for n in range(size):
+        IdentityFactory(name=f"mine-{n}", systems=[register.system], last_attested_at=None)
+        IdentityFactory(name=f"theirs-{n}", systems=[elsewhere])
+    client.force_login(register.owner)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/identities/", {"lapsed": "true"})
+    assert response.status_code == 200
+    assert len(queries) == 7, [q["sql"] for q in queries.captured_queries]
+    body = response.content.decode()
+    assert body.count('href="/identities/') - body.count('href="/identities/add') >= size
+    assert "theirs-" not in body
+    assert f"mine-{size - 1}" in body
 
 
 @pytest.mark.parametrize("size", [3, 30])

@@ -72,10 +72,11 @@ def test_two_thousand_digests_in_fixed_queries_per_batch(smtp: Mailbox, capsys):
     for start in range(0, len(rest), digests.BATCH_SIZE):
         counts.append(_queries(rest[start : start + digests.BATCH_SIZE]))
     elapsed = time.perf_counter() - started
-    # Same number of queries for 21 people (with a program manager) or 200 (without).
+    # Same number of queries for 21 people (with a program manager) or 200 (without); the
+    # register adds 2 per batch (identities due) and 5 once with a program manager (figures).
     big = max(counts)
     assert set(counts) == {big}
-    assert big <= small <= 20, (small, big)
+    assert big <= small <= 25, (small, big)
     assert len(smtp.messages) == PEOPLE + 1
     assert NotificationLog.objects.filter(state="sent").count() == PEOPLE + 1
     with capsys.disabled():
