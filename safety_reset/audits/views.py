@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from safety_reset.core.forms import add_service_errors
+from safety_reset.core.history import history
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
     can_manage_program,
@@ -337,7 +338,7 @@ def _history(audit: Audit, item_ids: list[int] | None = None) -> list[Any]:
             task_url=lambda pk: reverse("remediation:task", args=[pk]),
         )
     )
-    return selectors.history_timeline(sources=sources, limit=HISTORY_LENGTH)
+    return history(sources=sources, limit=HISTORY_LENGTH)
 
 
 def _page_context(
@@ -389,7 +390,7 @@ def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int
         "history": _history(audit, item_ids=[item.pk]),
     }
     if request.htmx:
-        return render(request, "audits/partials/_history.html", context)
+        return render(request, "components/_history.html", context)
     return render(request, "audits/item_history.html", context)
 
 

@@ -21,13 +21,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from safety_reset.audits.selectors import (
-    audit_latest,
-    history_timeline,
-    systems_visible,
-)
+from safety_reset.audits.selectors import audit_latest, systems_visible
 from safety_reset.audits.views import HtmxHttpRequest
 from safety_reset.core.forms import add_service_errors
+from safety_reset.core.history import history
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
     can_manage_program,
@@ -144,7 +141,7 @@ def _task_context(
         "wont_do_form": bound.get("wont_do") or WontDoForm(auto_id="task-wontdo-%s"),
         "edit_form": edit_form,
         "reassess_item": change.reassess_item if change else None,
-        "history": history_timeline(sources=[history_source], limit=30),
+        "history": history(sources=[history_source], limit=30),
         "open_panel": next(iter(bound), ""),
         "closed": closed,
     }

@@ -144,8 +144,8 @@ def _program(pm, controls: int, audits: int):
 
 
 # Session, person, program, controls with counts, programs (switcher), audits count, then the
-# history: events, their previous events, and the people they name.
-CATALOG_PAGE_QUERIES = 10  # + the header's program switcher
+# history: events with their previous state, and the people they name.
+CATALOG_PAGE_QUERIES = 9  # + the header's program switcher
 
 
 @pytest.mark.parametrize(("controls", "audits"), [(13, 5), (40, 50)])

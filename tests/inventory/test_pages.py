@@ -185,9 +185,9 @@ def _count(client, url) -> int:
     return len(queries)
 
 
-# Session, person, teams and orgs of the filter form, count, page, then the history: events,
-# their previous events, and the people and teams they name.
-SYSTEM_LIST_QUERIES = 11  # + the header's program switcher
+# Session, person, teams and orgs of the filter form, count, page, then the history: events
+# with their previous state, and the people and teams they name.
+SYSTEM_LIST_QUERIES = 10  # + the header's program switcher
 
 
 @pytest.mark.parametrize("systems", [3, 40])
