@@ -16,8 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from safety_reset.inventory.permissions import can_manage_program
-from safety_reset.inventory.views import manager, reader
+from safety_reset.inventory.permissions import can_manage_program, manager, reader
 from safety_reset.programs.models import Program
 from safety_reset.programs.services import (
     program_change_catalog,
@@ -40,7 +39,7 @@ def _back(request: HttpRequest, control: Control) -> str:
 @login_required
 @require_GET
 def control_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     program = selectors.program_for_catalog(slug=slug)
     if program is None:
         if slug:
@@ -78,7 +77,7 @@ def control_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def control_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a control to a draft version (no program changes until it moves to the version)."""
-    actor = manager(request)
+    actor = manager(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
     form = ControlAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -99,7 +98,7 @@ def control_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def version_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     return render(
         request,
         "catalog/version_list.html",
@@ -110,7 +109,7 @@ def version_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
     controls = list(selectors.version_controls(catalog=catalog))
     return render(
@@ -129,7 +128,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
     try:
         draft = services.catalog_draft_create(actor=actor, from_catalog=catalog)
@@ -143,7 +142,7 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     draft = get_object_or_404(Catalog, pk=pk)
     try:
         services.catalog_publish(actor=actor, draft=draft)
@@ -160,7 +159,7 @@ def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the preview of moving the program to a published version; POST: apply it."""
-    actor = manager(request)
+    actor = manager(request.user)
     program = get_object_or_404(Program.objects.select_related("catalog"), slug=slug)
     form = CatalogChangeForm(request.POST or request.GET or None, program=program)
     preview = None
@@ -193,7 +192,7 @@ def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
     form = ControlEditForm(
         request.POST or None,
@@ -228,7 +227,7 @@ def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def control_retire(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (saying what retiring does); POST retires."""
-    actor = manager(request)
+    actor = manager(request.user)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
     if request.method == "POST":
         try:

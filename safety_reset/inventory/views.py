@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,24 +23,9 @@ from . import selectors, services
 from .filters import PersonFilter, SystemFilter, TeamFilter
 from .forms import OrgForm, PersonForm, SystemForm, TeamForm
 from .models import Person, System, Team
-from .permissions import can_manage_program, require
+from .permissions import can_manage_program, manager, reader
 
 PAGE_SIZE = 50
-
-
-def reader(request: HttpRequest) -> Person:
-    """Program managers and viewers read the inventory and catalog; others are refused."""
-    user = request.user
-    if not (isinstance(user, Person) and user.is_active and user.sees_everything):
-        raise PermissionDenied("Only program managers and viewers read the inventory.")
-    return user
-
-
-def manager(request: HttpRequest) -> Person:
-    user = request.user
-    require(can_manage_program(user), "Only program managers manage the inventory.")
-    assert isinstance(user, Person)
-    return user
 
 
 @dataclass(frozen=True)
@@ -77,7 +62,7 @@ def _form_page(
 @login_required
 @require_GET
 def system_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = SystemFilter(request.GET, queryset=selectors.inventory_systems(user=person))
     context = {
         "filter": filterset,
@@ -104,7 +89,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     form = SystemForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -124,7 +109,7 @@ def system_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     try:
         system = selectors.system_for_edit(pk=pk)
     except System.DoesNotExist as exc:
@@ -151,7 +136,7 @@ def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def people_search(request: HttpRequest) -> HttpResponse:
     """<option>s for the owner / reviewer / manager datalists, as the person types (htmx)."""
-    manager(request)
+    manager(request.user)
     q = request.GET.get("q") or next(
         (request.GET[k] for k in ("owner", "senior_reviewer", "manager") if request.GET.get(k)),
         "",
@@ -166,7 +151,7 @@ def people_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = TeamFilter(request.GET, queryset=selectors.team_list())
     return render(
         request,
@@ -187,7 +172,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def team_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     form = TeamForm(request.POST or None, initial={"org": request.GET.get("org")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -203,7 +188,7 @@ def team_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     team = get_object_or_404(Team.objects.select_related("org"), pk=pk)
     form = TeamForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
@@ -226,7 +211,7 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def org_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     form = OrgForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -245,7 +230,7 @@ def org_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def person_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = PersonFilter(request.GET, queryset=selectors.person_list())
     return render(
         request,
@@ -266,7 +251,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     form = PersonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -282,7 +267,7 @@ def person_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     person = get_object_or_404(Person.objects.select_related("team", "manager"), pk=pk)
     form = PersonForm(request.POST or None, person=person)
     if request.method == "POST" and form.is_valid():
