@@ -88,13 +88,7 @@ def programs_visible(*, user: Person | AnonymousUser) -> QuerySet[Program]:
     programs = Program.objects.order_by("-start_date", "pk")
     if getattr(user, "sees_everything", False):
         return programs
-    return programs.filter(
-        Exists(
-            Audit.objects.filter(
-                program=OuterRef("pk"), system__in=System.objects.visible_to(user).values("id")
-            )
-        )
-    )
+    return programs.filter(Exists(Audit.objects.visible_to(user).filter(program=OuterRef("pk"))))
 
 
 def programs_for_switcher(
@@ -233,11 +227,8 @@ def audit_for_page(*, user: Person | AnonymousUser, program: str, system: str) -
     """The audit of a system (by slug) in a program (by slug), if the person may see the system,
     with its program, phases and what the system page shows of the system: three queries."""
     return (
-        Audit.objects.filter(
-            program__slug=program,
-            system__slug=system,
-            system__in=System.objects.visible_to(user).values("id"),
-        )
+        Audit.objects.visible_to(user)
+        .filter(program__slug=program, system__slug=system)
         .select_related(
             "program",
             "program__catalog",
@@ -256,9 +247,8 @@ def program_of_system(
     """The program to open a system (by slug) in when the URL names none: the preferred one if
     the system is in it, else an open one, else the latest to start; one query."""
     audit = (
-        Audit.objects.filter(
-            system__slug=system, system__in=System.objects.visible_to(user).values("id")
-        )
+        Audit.objects.visible_to(user)
+        .filter(system__slug=system)
         .select_related("program")
         .order_by(
             Case(When(program__slug=preferred or "", then=Value(0)), default=Value(1)),
@@ -728,9 +718,9 @@ def my_systems(
         step, phase = _next_step(audit, role)
         deadline = phase_deadlines(program).get(phase) if phase else None
         left: int = getattr(audit, "items_not_assessed", 0)
-        if phase == PhaseKind.AUDIT and left and audit.items_due_later == left:
+        if phase == PhaseKind.AUDIT and left and getattr(audit, "items_due_later", 0) == left:
             # every item left to assess has its own later due date: that is the deadline
-            deadline = audit.items_due_on
+            deadline = getattr(audit, "items_due_on", None)
         rows[program.pk].append(MySystem(audit, role, step, deadline, given or program.today()))
     return rows
 

@@ -396,10 +396,9 @@ def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int
 def evidence_file(request: HtmxHttpRequest, pk: int) -> FileResponse:
     """An uploaded file, only to people who may see its system; never from a public URL."""
     evidence = get_object_or_404(
-        Evidence.objects.select_related("item__audit"),
+        Evidence.objects.visible_to(request.user).select_related("item__audit"),
         pk=pk,
         kind=EvidenceKind.FILE,
-        item__audit__system__in=System.objects.visible_to(request.user).values("id"),
     )
     storage = evidence.file.storage
     if not evidence.file.name or not storage.exists(evidence.file.name):

@@ -543,7 +543,7 @@ def _apply(plan: ImportPlan) -> ImportResult:
     gone = [
         r.pk
         for row in plan.changed
-        for r in row.system.repositories.all()  # type: ignore[union-attr]
+        for r in row.system.repositories.all()  # type: ignore[union-attr,misc]
         if r.url not in row.values["repositories"]
     ]
     Repository.objects.filter(pk__in=gone).delete()

@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 
 def tasks_visible(*, user: Person | AnonymousUser) -> QuerySet[RemediationTask]:
     """Tasks of the systems the person may read."""
-    return RemediationTask.objects.filter(
-        system__in=System.objects.visible_to(user).values("id")
-    ).select_related("system", "item__control", "assignee")
+    return RemediationTask.objects.visible_to(user).select_related(
+        "system", "item__control", "assignee"
+    )
 
 
 def task_detail(*, user: Person | AnonymousUser, pk: int) -> RemediationTask | None:
