@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from safety_reset.core.pages import form_page
 from safety_reset.inventory.permissions import can_manage_program, manager, reader
 from safety_reset.programs.models import Program
 from safety_reset.programs.services import (
@@ -79,20 +80,18 @@ def control_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a control to a draft version (no program changes until it moves to the version)."""
     actor = manager(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
-    form = ControlAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            control = services.control_add(actor=actor, catalog=catalog, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(
-                request,
-                f"“{control.title}” was added to the draft {catalog}. Programs get it when you "
-                "publish the version and move them to it.",
-            )
-            return redirect("catalog:version", pk=catalog.pk)
-    return render(request, "catalog/control_form.html", {"form": form, "catalog": catalog})
+    return form_page(
+        request,
+        ControlAddForm(request.POST or None),
+        save=lambda data: services.control_add(actor=actor, catalog=catalog, **data),
+        done=lambda control: (
+            f"“{control.title}” was added to the draft {catalog}. Programs get it when you "
+            "publish the version and move them to it."
+        ),
+        next_url=reverse("catalog:version", args=[catalog.pk]),
+        template="catalog/control_form.html",
+        context={"catalog": catalog},
+    )
 
 
 @login_required
@@ -202,21 +201,17 @@ def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "severity": control.severity,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            control = services.control_update(actor=actor, control=control, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"“{control.title}” was saved.")
-            return redirect(_back(request, control))
-    return render(
+    back = _back(request, control)
+    return form_page(
         request,
-        "catalog/control_form.html",
-        {
-            "form": form,
+        form,
+        save=lambda data: services.control_update(actor=actor, control=control, **data),
+        done=lambda saved: f"“{saved.title}” was saved.",
+        next_url=back,
+        template="catalog/control_form.html",
+        context={
             "control": control,
-            "back": _back(request, control),
+            "back": back,
             "program_slug": request.GET.get("program", ""),
             "changes": selectors.control_changes(control=control),
         },

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
+
+from safety_reset.core.pages import form_page
 
 from . import selectors, services
 from .filters import PersonFilter, SystemFilter, TeamFilter
@@ -48,12 +48,6 @@ def sort_columns(request: HttpRequest, columns: list[tuple[str, str]]) -> dict[s
 
 def paginate(request: HttpRequest, queryset: Any) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _form_page(
-    request: HttpRequest, template: str, form: Any, status: int = 200, **context: Any
-) -> HttpResponse:
-    return render(request, template, {"form": form, **context}, status=status)
 
 
 # --- Systems ----------------------------------------------------------------------------------
@@ -90,19 +84,13 @@ def system_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def system_add(request: HttpRequest) -> HttpResponse:
     actor = manager(request.user)
-    form = SystemForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            system = services.system_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{system.name} was added and enrolled in the program.")
-            return redirect("inventory:system_list")
-    return _form_page(
+    return form_page(
         request,
-        "inventory/system_form.html",
-        form,
+        SystemForm(request.POST or None),
+        save=lambda data: services.system_create(actor=actor, **data),
+        done=lambda system: f"{system.name} was added and enrolled in the program.",
+        next_url="inventory:system_list",
+        template="inventory/system_form.html",
     )
 
 
@@ -114,21 +102,14 @@ def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
         system = selectors.system_for_edit(pk=pk)
     except System.DoesNotExist as exc:
         raise Http404("No such system.") from exc
-    form = SystemForm(request.POST or None, system=system)
-    if request.method == "POST" and form.is_valid():
-        try:
-            system = services.system_update(actor=actor, system=system, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{system.name} was saved.")
-            return redirect("inventory:system_list")
-    return _form_page(
+    return form_page(
         request,
-        "inventory/system_form.html",
-        form,
-        system=system,
-        changes=selectors.system_changes(system=system),
+        SystemForm(request.POST or None, system=system),
+        save=lambda data: services.system_update(actor=actor, system=system, **data),
+        done=lambda saved: f"{saved.name} was saved.",
+        next_url="inventory:system_list",
+        template="inventory/system_form.html",
+        context={"system": system, "changes": selectors.system_changes(system=system)},
     )
 
 
@@ -173,16 +154,14 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def team_add(request: HttpRequest) -> HttpResponse:
     actor = manager(request.user)
-    form = TeamForm(request.POST or None, initial={"org": request.GET.get("org")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Team {team.name} was added.")
-            return redirect("inventory:team_list")
-    return _form_page(request, "inventory/team_form.html", form)
+    return form_page(
+        request,
+        TeamForm(request.POST or None, initial={"org": request.GET.get("org")}),
+        save=lambda data: services.team_create(actor=actor, **data),
+        done=lambda team: f"Team {team.name} was added.",
+        next_url="inventory:team_list",
+        template="inventory/team_form.html",
+    )
 
 
 @login_required
@@ -190,21 +169,14 @@ def team_add(request: HttpRequest) -> HttpResponse:
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = manager(request.user)
     team = get_object_or_404(Team.objects.select_related("org"), pk=pk)
-    form = TeamForm(request.POST or None, team=team)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_update(actor=actor, team=team, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Team {team.name} was saved.")
-            return redirect("inventory:team_list")
-    return _form_page(
+    return form_page(
         request,
-        "inventory/team_form.html",
-        form,
-        team=team,
-        changes=selectors.team_changes(team=team),
+        TeamForm(request.POST or None, team=team),
+        save=lambda data: services.team_update(actor=actor, team=team, **data),
+        done=lambda saved: f"Team {saved.name} was saved.",
+        next_url="inventory:team_list",
+        template="inventory/team_form.html",
+        context={"team": team, "changes": selectors.team_changes(team=team)},
     )
 
 
@@ -212,16 +184,14 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def org_add(request: HttpRequest) -> HttpResponse:
     actor = manager(request.user)
-    form = OrgForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            org = services.org_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Org {org.name} was added; now add its teams.")
-            return redirect("inventory:team_list")
-    return _form_page(request, "inventory/org_form.html", form)
+    return form_page(
+        request,
+        OrgForm(request.POST or None),
+        save=lambda data: services.org_create(actor=actor, **data),
+        done=lambda org: f"Org {org.name} was added; now add its teams.",
+        next_url="inventory:team_list",
+        template="inventory/org_form.html",
+    )
 
 
 # --- People -----------------------------------------------------------------------------------
@@ -252,16 +222,14 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def person_add(request: HttpRequest) -> HttpResponse:
     actor = manager(request.user)
-    form = PersonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{person} was added.")
-            return redirect("inventory:person_list")
-    return _form_page(request, "inventory/person_form.html", form)
+    return form_page(
+        request,
+        PersonForm(request.POST or None),
+        save=lambda data: services.person_create(actor=actor, **data),
+        done=lambda person: f"{person} was added.",
+        next_url="inventory:person_list",
+        template="inventory/person_form.html",
+    )
 
 
 @login_required
@@ -269,13 +237,12 @@ def person_add(request: HttpRequest) -> HttpResponse:
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     actor = manager(request.user)
     person = get_object_or_404(Person.objects.select_related("team", "manager"), pk=pk)
-    form = PersonForm(request.POST or None, person=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_update(actor=actor, person=person, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{person} was saved.")
-            return redirect("inventory:person_list")
-    return _form_page(request, "inventory/person_form.html", form, person=person)
+    return form_page(
+        request,
+        PersonForm(request.POST or None, person=person),
+        save=lambda data: services.person_update(actor=actor, person=person, **data),
+        done=lambda saved: f"{saved} was saved.",
+        next_url="inventory:person_list",
+        template="inventory/person_form.html",
+        context={"person": person},
+    )
