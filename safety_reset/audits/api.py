@@ -1,6 +1,6 @@
 """/api/v1/ over the audits: audits, checklist items, evidence, exceptions, sign-offs.
 
-Everything is read through `System.objects.visible_to(user)`: an object of a system one may not
+Everything is read through `visible_to(user)` (the system's rule, on every model): an object of a system one may not
 see answers 404. Each action is its own endpoint and calls the same service as the page, which
 decides who may (403) and what is refused (400, keyed by the input field).
 """
@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from safety_reset.core.api import IsActivePerson, actor, person
-from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.models import Person
 
 from . import services
 from .filters import ItemFilter
@@ -36,10 +36,6 @@ from .models import (
 
 def _email() -> serializers.SlugRelatedField[Person]:
     return serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
-
-
-def _visible_systems(request: Request) -> QuerySet[System, Any]:
-    return System.objects.visible_to(person(request)).values("id")
 
 
 # --- Serializers ------------------------------------------------------------------------------
@@ -197,9 +193,7 @@ class AuditViewSet(viewsets.ReadOnlyModelViewSet[Audit]):
     ordering = ["id"]
 
     def get_queryset(self) -> QuerySet[Audit]:
-        return Audit.objects.filter(system__in=_visible_systems(self.request)).select_related(
-            "program", "system"
-        )
+        return Audit.objects.visible_to(person(self.request)).select_related("program", "system")
 
     @extend_schema(request=None, responses={200: SignOffSerializer})
     @action(detail=True, methods=["post"], url_path="sign-off")
@@ -227,9 +221,7 @@ class ChecklistItemViewSet(viewsets.ReadOnlyModelViewSet[ChecklistItem]):
     ordering = ["id"]
 
     def get_queryset(self) -> QuerySet[ChecklistItem]:
-        return ChecklistItem.objects.filter(
-            audit__system__in=_visible_systems(self.request)
-        ).select_related(
+        return ChecklistItem.objects.visible_to(person(self.request)).select_related(
             "audit__system", "control", "status_changed_by", "attested_by", "verified_by"
         )
 
@@ -308,9 +300,7 @@ class EvidenceViewSet(viewsets.ReadOnlyModelViewSet[Evidence]):
     ordering = ["-created_at"]
 
     def get_queryset(self) -> QuerySet[Evidence]:
-        return Evidence.objects.filter(
-            item__audit__system__in=_visible_systems(self.request)
-        ).select_related("created_by")
+        return Evidence.objects.visible_to(person(self.request)).select_related("created_by")
 
 
 class ExceptionViewSet(viewsets.ReadOnlyModelViewSet[Waiver]):
@@ -323,9 +313,9 @@ class ExceptionViewSet(viewsets.ReadOnlyModelViewSet[Waiver]):
     ordering = ["-created_at"]
 
     def get_queryset(self) -> QuerySet[Waiver]:
-        return Waiver.objects.filter(
-            item__audit__system__in=_visible_systems(self.request)
-        ).select_related("requested_by", "decided_by")
+        return Waiver.objects.visible_to(person(self.request)).select_related(
+            "requested_by", "decided_by"
+        )
 
     def _decide(self, request: Request, approve: bool) -> Response:
         data = NoteInput(data=request.data)
@@ -362,9 +352,9 @@ class SignOffViewSet(viewsets.ReadOnlyModelViewSet[SignOff]):
     ordering = ["-owner_signed_at"]
 
     def get_queryset(self) -> QuerySet[SignOff]:
-        return SignOff.objects.filter(
-            audit__system__in=_visible_systems(self.request)
-        ).select_related("owner_signed_by", "senior_signed_by")
+        return SignOff.objects.visible_to(person(self.request)).select_related(
+            "owner_signed_by", "senior_signed_by"
+        )
 
 
 __all__ = [

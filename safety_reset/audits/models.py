@@ -17,8 +17,12 @@ from django.utils import timezone
 
 from safety_reset.catalog.models import Control
 from safety_reset.core.models import TimeStampedModel
-from safety_reset.inventory.models import System
+from safety_reset.inventory.models import ReachedThroughSystem, System
 from safety_reset.programs.models import Program
+
+
+class AuditQuerySet(ReachedThroughSystem, models.QuerySet["Audit"]):
+    system_path = "system"
 
 
 class Audit(TimeStampedModel):
@@ -26,6 +30,8 @@ class Audit(TimeStampedModel):
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="audits")
     system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="audits")
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["program", "system__name"]
@@ -66,6 +72,10 @@ class StatusSource(models.TextChoices):
     AUTOMATED = "automated", "Automated check"
 
 
+class ItemQuerySet(ReachedThroughSystem, models.QuerySet["ChecklistItem"]):
+    system_path = "audit__system"
+
+
 @pghistory.track()
 class ChecklistItem(TimeStampedModel):
     """One control of one audit: its status, where that came from, who attested and verified."""
@@ -101,6 +111,8 @@ class ChecklistItem(TimeStampedModel):
         help_text="Its own deadline (a control added mid-program gets a grace period); "
         "empty: the phase deadlines, as for every item enrolled at the start.",
     )
+
+    objects = ItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["audit", "control__position"]
@@ -139,6 +151,10 @@ class EvidenceKind(models.TextChoices):
 ATTESTED_EVIDENCE_KINDS = (EvidenceKind.NOTE, EvidenceKind.LINK, EvidenceKind.FILE)
 
 
+class EvidenceQuerySet(ReachedThroughSystem, models.QuerySet["Evidence"]):
+    system_path = "item__audit__system"
+
+
 @pghistory.track()
 class Evidence(models.Model):
     item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="evidence")
@@ -154,6 +170,8 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = EvidenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -184,6 +202,10 @@ class WaiverState(models.TextChoices):
 OPEN_WAIVER_STATES = (WaiverState.REQUESTED, WaiverState.APPROVED)
 
 
+class WaiverQuerySet(ReachedThroughSystem, models.QuerySet["Waiver"]):
+    system_path = "item__audit__system"
+
+
 @pghistory.track()
 class Waiver(TimeStampedModel):
     """An exception: a failing item allowed to fail until a date, approved by a second person.
@@ -208,6 +230,8 @@ class Waiver(TimeStampedModel):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
+
+    objects = WaiverQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -242,6 +266,10 @@ class Waiver(TimeStampedModel):
         return f"Exception for {self.item} until {self.expires_on}"
 
 
+class SignOffQuerySet(ReachedThroughSystem, models.QuerySet["SignOff"]):
+    system_path = "audit__system"
+
+
 @pghistory.track()
 class SignOff(TimeStampedModel):
     """The end of an audit: the owner's signature, then a senior reviewer's, by two people.
@@ -265,6 +293,8 @@ class SignOff(TimeStampedModel):
     senior_signed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.TextField(blank=True)
+
+    objects = SignOffQuerySet.as_manager()
 
     class Meta:
         ordering = ["-owner_signed_at"]

@@ -8,9 +8,9 @@ fetched per row, and long lists are cut to a limit with their total counted once
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.db.models import (
@@ -28,10 +28,21 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import JSONObject, Lag, RowNumber
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from safety_reset.catalog.models import Category
+from safety_reset.core.history import (
+    BOOL,
+    CHOICE,
+    DATE,
+    EventView,
+    HistorySource,
+    TrackedField,
+    choices_of,
+    person_field,
+    short_text,
+)
 from safety_reset.inventory.models import Person, System
 from safety_reset.programs.models import Phase, PhaseKind, Program
 
@@ -77,13 +88,7 @@ def programs_visible(*, user: Person | AnonymousUser) -> QuerySet[Program]:
     programs = Program.objects.order_by("-start_date", "pk")
     if getattr(user, "sees_everything", False):
         return programs
-    return programs.filter(
-        Exists(
-            Audit.objects.filter(
-                program=OuterRef("pk"), system__in=System.objects.visible_to(user).values("id")
-            )
-        )
-    )
+    return programs.filter(Exists(Audit.objects.visible_to(user).filter(program=OuterRef("pk"))))
 
 
 def programs_for_switcher(
@@ -222,11 +227,8 @@ def audit_for_page(*, user: Person | AnonymousUser, program: str, system: str) -
     """The audit of a system (by slug) in a program (by slug), if the person may see the system,
     with its program, phases and what the system page shows of the system: three queries."""
     return (
-        Audit.objects.filter(
-            program__slug=program,
-            system__slug=system,
-            system__in=System.objects.visible_to(user).values("id"),
-        )
+        Audit.objects.visible_to(user)
+        .filter(program__slug=program, system__slug=system)
         .select_related(
             "program",
             "program__catalog",
@@ -245,9 +247,8 @@ def program_of_system(
     """The program to open a system (by slug) in when the URL names none: the preferred one if
     the system is in it, else an open one, else the latest to start; one query."""
     audit = (
-        Audit.objects.filter(
-            system__slug=system, system__in=System.objects.visible_to(user).values("id")
-        )
+        Audit.objects.visible_to(user)
+        .filter(system__slug=system)
         .select_related("program")
         .order_by(
             Case(When(program__slug=preferred or "", then=Value(0)), default=Value(1)),
@@ -484,189 +485,24 @@ def signoff_state(*, audit: Audit) -> SignOffState:
 
 # --- History -------------------------------------------------------------------------------------
 #
-# pghistory writes one event row per insert or update of a tracked model (ChecklistItem,
-# Evidence, Waiver, SignOff, RemediationTask), with the context (who, which action) the
-# services and the request middleware set. The timeline reads one query per event table, each
-# with the previous state of the same object alongside (a LAG window over the object's
-# events), plus one query for the people named: a fixed number whatever the history's length.
-
-
-@dataclass(frozen=True)
-class TrackedField:
-    """A column of an event table shown in the timeline, and how to show its values."""
-
-    name: str
-    label: str
-    kind: str = "text"  # text, choice, person, date or bool
-    choices: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Change:
-    label: str
-    before: str
-    after: str
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: dt.datetime
-    actor: str
-    subject: str
-    summary: str
-    changes: tuple[Change, ...] = ()
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class EventView:
-    """What a summarizer gets: the event row, what changed (field name -> before, after)."""
-
-    event: Any
-    created: bool
-    changed: dict[str, tuple[Any, Any]]
-
-
-@dataclass(frozen=True)
-class HistorySource:
-    """One event table, filtered to the rows of one system, and how to put its events in words.
-
-    `summarize` returns None for an event not worth a line (nothing shown changed).
-    """
-
-    events: QuerySet[Any]
-    fields: tuple[TrackedField, ...]
-    subject: Callable[[Any], str]
-    url: Callable[[Any], str]
-    summarize: Callable[[EventView], str | None]
-
-
-ROBOT_ACTORS = {
-    "item.check": "Automated check",
-    "waiver.expire": "Daily exception expiry",
-}
-
-
-def _actor_id(event: Any) -> int | None:
-    context = event.pgh_context
-    if context is None:
-        return None
-    metadata = context.metadata or {}
-    value = metadata.get("actor") or metadata.get("user")
-    return int(value) if value else None
-
-
-def _actor_name(event: Any, people: dict[int, Person]) -> str:
-    """Who made the change: a person, or the robot whose action it was."""
-    actor_id = _actor_id(event)
-    if actor_id is not None:
-        return str(people[actor_id]) if actor_id in people else "someone"
-    action = (event.pgh_context.metadata or {}).get("action") if event.pgh_context else ""
-    return ROBOT_ACTORS.get(action or "", "The system")
-
-
-def _format(value: Any, spec: TrackedField, people: dict[int, Person]) -> str:
-    if value is None or value == "":
-        return "—"
-    if spec.kind == "choice":
-        return dict(spec.choices).get(value, str(value))
-    if spec.kind == "person":
-        person = people.get(int(value))
-        return str(person) if person else "someone"
-    if spec.kind == "date":
-        return dt.date.fromisoformat(str(value)).strftime("%d %b %Y")
-    if spec.kind == "bool":
-        return "yes" if value else "no"
-    text = " ".join(str(value).split())
-    return text if len(text) <= 140 else text[:139] + "…"
-
-
-def history_timeline(*, sources: Sequence[HistorySource], limit: int = 40) -> list[HistoryEntry]:
-    """The latest events of every source, newest first, each with what it changed."""
-    fetched: list[tuple[HistorySource, Any]] = []
-    for source in sources:
-        columns: dict[str, Any] = {spec.name: F(spec.name) for spec in source.fields}
-        events = (
-            source.events.select_related("pgh_context")
-            .annotate(
-                history_now=JSONObject(**columns),
-                history_before=Window(
-                    Lag(cast(Any, JSONObject(**columns))),
-                    partition_by=[F("pgh_obj_id")],
-                    order_by=F("pgh_id").asc(),
-                ),
-            )
-            .order_by("-pgh_id")[:limit]
-        )
-        fetched.extend((source, event) for event in events)
-
-    person_ids: set[int] = set()
-    for source, event in fetched:
-        if (actor_id := _actor_id(event)) is not None:
-            person_ids.add(actor_id)
-        for spec in source.fields:
-            if spec.kind == "person":
-                for state in (event.history_now, event.history_before or {}):
-                    if state.get(spec.name):
-                        person_ids.add(int(state[spec.name]))
-    people = Person.objects.in_bulk(person_ids)
-
-    entries: list[HistoryEntry] = []
-    for source, event in fetched:
-        now, before = event.history_now, event.history_before
-        created = before is None
-        changed = (
-            {}
-            if created
-            else {
-                spec.name: (before.get(spec.name), now.get(spec.name))
-                for spec in source.fields
-                if before.get(spec.name) != now.get(spec.name)
-            }
-        )
-        summary = source.summarize(EventView(event, created, changed))
-        if summary is None:
-            continue
-        entries.append(
-            HistoryEntry(
-                at=event.pgh_created_at,
-                actor=_actor_name(event, people),
-                subject=source.subject(event),
-                summary=summary,
-                changes=tuple(
-                    Change(
-                        spec.label,
-                        _format(changed[spec.name][0], spec, people),
-                        _format(changed[spec.name][1], spec, people),
-                    )
-                    for spec in source.fields
-                    if spec.name in changed
-                ),
-                url=source.url(event),
-            )
-        )
-    entries.sort(key=lambda entry: entry.at, reverse=True)
-    return entries[:limit]
-
-
-def _choices(choices: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((str(value), str(label)) for value, label in choices.choices)
+# The audit's event tables (items, evidence, exceptions, sign-offs) as sources of the one
+# history engine, core/history.py, with what each event means in words.
 
 
 ITEM_FIELDS = (
-    TrackedField("status", "Status", "choice", _choices(ItemStatus)),
+    TrackedField("status", "Status", CHOICE, choices_of(ItemStatus)),
     TrackedField("reason", "Reason"),
-    TrackedField("verified_by_id", "Verified by", "person"),
-    TrackedField("evidence_requested", "Evidence requested", "bool"),
+    person_field("verified_by_id", "Verified by"),
+    TrackedField("evidence_requested", "Evidence requested", BOOL),
 )
 EVIDENCE_FIELDS = (TrackedField("note", "Note"), TrackedField("url", "Link"))
 WAIVER_FIELDS = (
-    TrackedField("state", "State", "choice", _choices(WaiverState)),
-    TrackedField("expires_on", "Expires", "date"),
+    TrackedField("state", "State", CHOICE, choices_of(WaiverState)),
+    TrackedField("expires_on", "Expires", DATE),
     TrackedField("decision_note", "Decision note"),
 )
 SIGNOFF_FIELDS = (
-    TrackedField("senior_signed_by_id", "Senior signature", "person"),
+    person_field("senior_signed_by_id", "Senior signature"),
     TrackedField("revoked_reason", "Revoked because"),
 )
 
@@ -694,14 +530,14 @@ def _summarize_evidence(view: EventView) -> str | None:
     if not view.created:
         return "Edited evidence" if view.changed else None
     if event.kind == EvidenceKind.SNAPSHOT:
-        return f"Check snapshot: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+        return f"Check snapshot: {short_text(event.note)}"
     if event.kind == EvidenceKind.FILE:
-        return f"Attached a file: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+        return f"Attached a file: {short_text(event.note)}"
     if event.kind == EvidenceKind.LINK:
         return f"Added a link: {event.url}"
     if event.kind == EvidenceKind.REQUEST:
-        return f"Asked for evidence: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
-    return f"Added a note: {_format(event.note, EVIDENCE_FIELDS[0], {})}"
+        return f"Asked for evidence: {short_text(event.note)}"
+    return f"Added a note: {short_text(event.note)}"
 
 
 def _summarize_waiver(view: EventView) -> str | None:
@@ -882,9 +718,9 @@ def my_systems(
         step, phase = _next_step(audit, role)
         deadline = phase_deadlines(program).get(phase) if phase else None
         left: int = getattr(audit, "items_not_assessed", 0)
-        if phase == PhaseKind.AUDIT and left and audit.items_due_later == left:
+        if phase == PhaseKind.AUDIT and left and getattr(audit, "items_due_later", 0) == left:
             # every item left to assess has its own later due date: that is the deadline
-            deadline = audit.items_due_on
+            deadline = getattr(audit, "items_due_on", None)
         rows[program.pk].append(MySystem(audit, role, step, deadline, given or program.today()))
     return rows
 

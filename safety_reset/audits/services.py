@@ -23,14 +23,9 @@ from django.utils import timezone
 
 from safety_reset.core.uploads import detected_type
 from safety_reset.inventory.models import Person
-from safety_reset.inventory.permissions import (
-    can_review_system,
-    can_work_system,
-    require,
-)
 from safety_reset.programs.rules import require_open
 
-from . import rules
+from . import permissions, rules
 from .models import (
     COVERED_STATUSES,
     OPEN_WAIVER_STATES,
@@ -104,7 +99,7 @@ def item_assess(
     with transaction.atomic(), _context(actor, "item.assess"):
         item = _lock_item(item)
         system = item.audit.system
-        require(can_work_system(actor, system), "Only the owner or a delegate can assess items.")
+        permissions.ASSESS.require(actor, system)
         if status not in PERSON_STATUSES:
             raise ValidationError({"status": "Choose passing, failing or not applicable."})
         if status in REASON_REQUIRED and not reason:
@@ -226,10 +221,7 @@ def item_verify(*, item: ChecklistItem, actor: Person) -> ChecklistItem:
     """The senior reviewer confirms an attested item's evidence (rules.verify_refusal)."""
     with transaction.atomic(), _context(actor, "item.verify"):
         item = _lock_item(item)
-        require(
-            can_review_system(actor, item.audit.system),
-            "Only the system's senior reviewer can verify evidence.",
-        )
+        permissions.VERIFY.require(actor, item.audit.system)
         refusal = rules.verify_refusal(item, rules.evidence_kinds(item), verifier_id=actor.pk)
         if refusal:
             field = "verified_by" if item.attested_by_id == actor.pk else "status"
@@ -249,10 +241,7 @@ def item_request_evidence(*, item: ChecklistItem, actor: Person, note: str) -> C
     note = (note or "").strip()
     with transaction.atomic(), _context(actor, "item.request_evidence"):
         item = _lock_item(item)
-        require(
-            can_review_system(actor, item.audit.system),
-            "Only the system's senior reviewer can ask for evidence.",
-        )
+        permissions.REQUEST_EVIDENCE.require(actor, item.audit.system)
         if not note:
             raise ValidationError({"note": "Say what evidence is missing."})
         if item.status == ItemStatus.NOT_ASSESSED:
@@ -292,10 +281,7 @@ def evidence_add(
     note, url = (note or "").strip(), (url or "").strip()
     with transaction.atomic(), _context(actor, "evidence.add"):
         item = _lock_item(item)
-        require(
-            can_work_system(actor, item.audit.system),
-            "Only the owner or a delegate can add evidence.",
-        )
+        permissions.ADD_EVIDENCE.require(actor, item.audit.system)
         if upload is not None:
             evidence = _evidence_file(item, actor, note, upload)
         elif url:
@@ -367,10 +353,7 @@ def waiver_request(
     justification, compensating_control = justification.strip(), compensating_control.strip()
     with transaction.atomic(), _context(actor, "waiver.request"):
         item = _lock_item(item)
-        require(
-            can_work_system(actor, item.audit.system),
-            "Only the owner or a delegate can request an exception.",
-        )
+        permissions.REQUEST_EXCEPTION.require(actor, item.audit.system)
         today = today or item.audit.program.today()
         errors: dict[str, str] = {}
         if item.status != ItemStatus.FAILING:
@@ -415,10 +398,7 @@ def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "
             .select_related("item__audit__system")
             .get(pk=waiver.pk)
         )
-        require(
-            can_review_system(actor, waiver.item.audit.system),
-            "Only the system's senior reviewer can decide on an exception.",
-        )
+        permissions.DECIDE_EXCEPTION.require(actor, waiver.item.audit.system)
         if waiver.requested_by_id == actor.pk:
             raise PermissionDenied("An exception is decided by someone other than its requester.")
         if waiver.state != WaiverState.REQUESTED:
@@ -532,7 +512,7 @@ def signoff_owner(*, audit: Audit, actor: Person) -> SignOff:
     """
     with transaction.atomic(), _context(actor, "signoff.owner"):
         audit = _lock_audit(audit.pk)
-        require(actor.pk == audit.system.owner_id, "Only the system's owner signs first.")
+        permissions.SIGN_FIRST.require(actor, audit.system)
         if SignOff.objects.filter(audit=audit, revoked_at__isnull=True).exists():
             raise ValidationError({"audit": "This audit is already signed by its owner."})
         blockers = audit_blockers(audit, senior=False)
@@ -559,7 +539,7 @@ def signoff_senior(*, audit: Audit, actor: Person) -> SignOff:
             raise PermissionDenied(
                 "The senior signature must come from someone other than the owner."
             )
-        require(can_review_system(actor, system), "Only the system's senior reviewer signs second.")
+        permissions.SIGN_SECOND.require(actor, system)
         if signoff is None:
             raise ValidationError({"audit": "The owner signs first."})
         if signoff.senior_signed_by_id is not None:

@@ -33,20 +33,19 @@ from django_htmx.middleware import HtmxDetails
 
 from safety_reset.core.filtering import query_form
 from safety_reset.core.forms import add_service_errors
+from safety_reset.core.history import history
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
-    can_manage_program,
-    can_review_system,
-    can_work_system,
-    require,
+    Permission,
 )
 from safety_reset.programs.models import Program
+from safety_reset.remediation import permissions as task_permissions
 from safety_reset.remediation import selectors as task_selectors
 from safety_reset.remediation import services as task_services
 from safety_reset.remediation.forms import TaskForm
 from safety_reset.remediation.services import default_due_date
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     AssessForm,
     EvidenceForm,
@@ -240,13 +239,12 @@ class PageRoles:
         refuse anyway; this keeps the page from offering what will be refused)."""
         if audit is not None and audit.program.is_closed:
             return cls(person, False, False, False, False, closed=True)
-        can_work = can_work_system(person, system)
         return cls(
             person=person,
-            can_work=can_work,
-            can_review=can_review_system(person, system),
-            can_file_tasks=can_work or can_manage_program(person),
-            is_owner=person.pk == system.owner_id,
+            can_work=permissions.ASSESS(person, system),
+            can_review=permissions.VERIFY(person, system),
+            can_file_tasks=task_permissions.FILE_TASK(person, system),
+            is_owner=permissions.SIGN_FIRST(person, system),
         )
 
 
@@ -339,7 +337,7 @@ def _history(audit: Audit, item_ids: list[int] | None = None) -> list[Any]:
             task_url=lambda pk: reverse("remediation:task", args=[pk]),
         )
     )
-    return selectors.history_timeline(sources=sources, limit=HISTORY_LENGTH)
+    return history(sources=sources, limit=HISTORY_LENGTH)
 
 
 def _page_context(
@@ -391,7 +389,7 @@ def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int
         "history": _history(audit, item_ids=[item.pk]),
     }
     if request.htmx:
-        return render(request, "audits/partials/_history.html", context)
+        return render(request, "components/_history.html", context)
     return render(request, "audits/item_history.html", context)
 
 
@@ -400,10 +398,9 @@ def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int
 def evidence_file(request: HtmxHttpRequest, pk: int) -> FileResponse:
     """An uploaded file, only to people who may see its system; never from a public URL."""
     evidence = get_object_or_404(
-        Evidence.objects.select_related("item__audit"),
+        Evidence.objects.visible_to(request.user).select_related("item__audit"),
         pk=pk,
         kind=EvidenceKind.FILE,
-        item__audit__system__in=System.objects.visible_to(request.user).values("id"),
     )
     storage = evidence.file.storage
     if not evidence.file.name or not storage.exists(evidence.file.name):
@@ -433,17 +430,17 @@ def _item_action(
     *,
     key: str,
     form_class: type[Form],
-    allowed: Callable[[Person, System], bool],
-    refusal: str,
+    permission: Permission,
     run: Action,
     form_kwargs: Callable[[System, ChecklistItem], dict[str, Any]] | None = None,
 ) -> HttpResponse:
-    """Check who may act, parse the form, call the service, answer with the item or the errors."""
+    """Parse the form and call the service, which decides who may act (its PermissionDenied is
+    the 403 page); answer with the item, or with the form's errors. Errors are shown only to
+    someone the action's `permission` allows: anyone else gets the service's refusal."""
     person = _person(request)
     audit = _audit_or_404(request, program, slug)
     system = audit.system
     item = _item_or_404(audit, item_id)
-    require(allowed(person, system), refusal)
     extra = form_kwargs(system, item) if form_kwargs else {}
     form = form_class(request.POST, request.FILES, auto_id=f"i{item.pk}-{key}-%s", **extra)
     if form.is_valid():
@@ -453,6 +450,7 @@ def _item_action(
             add_service_errors(form, exc)
         else:
             return _item_done(request, audit, item, notice)
+    permission.require(person, system)
     return _item_invalid(request, audit, item, key, form)
 
 
@@ -508,14 +506,6 @@ def _item_response(
     return render(request, "audits/partials/_item_response.html", context)
 
 
-def _can_work(person: Person, system: System) -> bool:
-    return can_work_system(person, system)
-
-
-def _can_review(person: Person, system: System) -> bool:
-    return can_review_system(person, system)
-
-
 def _run_assess(item: ChecklistItem, person: Person, data: dict[str, Any], form: Form) -> str:
     item = services.item_assess(
         item=item, actor=person, status=data["status"], reason=data["reason"]
@@ -533,8 +523,7 @@ def item_assess(request: HtmxHttpRequest, program: str, slug: str, item_id: int)
         item_id,
         key="assess",
         form_class=AssessForm,
-        allowed=_can_work,
-        refusal="Only the owner or a delegate can assess items.",
+        permission=permissions.ASSESS,
         run=_run_assess,
     )
 
@@ -556,8 +545,7 @@ def item_evidence(request: HtmxHttpRequest, program: str, slug: str, item_id: in
         item_id,
         key="evidence",
         form_class=EvidenceForm,
-        allowed=_can_work,
-        refusal="Only the owner or a delegate can add evidence.",
+        permission=permissions.ADD_EVIDENCE,
         run=_run_evidence,
     )
 
@@ -579,8 +567,7 @@ def item_request_evidence(
         item_id,
         key="ask",
         form_class=RequestEvidenceForm,
-        allowed=_can_review,
-        refusal="Only the system's senior reviewer can ask for evidence.",
+        permission=permissions.REQUEST_EVIDENCE,
         run=_run_ask,
     )
 
@@ -608,8 +595,7 @@ def item_waiver_request(
         item_id,
         key="waiver",
         form_class=WaiverRequestForm,
-        allowed=_can_work,
-        refusal="Only the owner or a delegate can request an exception.",
+        permission=permissions.REQUEST_EXCEPTION,
         run=_run_waiver,
     )
 
@@ -644,10 +630,7 @@ def item_task_new(request: HtmxHttpRequest, program: str, slug: str, item_id: in
         item_id,
         key="task",
         form_class=TaskForm,
-        allowed=lambda person, system: (
-            can_work_system(person, system) or can_manage_program(person)
-        ),
-        refusal="Only the owner, a delegate or a program manager files tasks.",
+        permission=task_permissions.FILE_TASK,
         run=_run_task,
         form_kwargs=_task_form_kwargs,
     )
@@ -659,7 +642,6 @@ def item_verify(request: HtmxHttpRequest, program: str, slug: str, item_id: int)
     person = _person(request)
     audit = _audit_or_404(request, program, slug)
     item = _item_or_404(audit, item_id)
-    require(can_review_system(person, audit.system), "Only the system's senior reviewer verifies.")
     try:
         services.item_verify(item=item, actor=person)
     except ValidationError as exc:
@@ -689,10 +671,6 @@ def waiver_decide(
     )
     item = waiver.item
     item.audit = audit
-    require(
-        can_review_system(person, system),
-        "Only the system's senior reviewer can decide on an exception.",
-    )
     form = WaiverDecideForm(request.POST, auto_id=f"w{waiver.pk}-%s")
     if form.is_valid():
         approve = form.cleaned_data["decision"] == "approve"
@@ -705,6 +683,7 @@ def waiver_decide(
         else:
             verb = "approved" if approve else "rejected"
             return _item_done(request, audit, item, f"Exception for “{item.control.title}” {verb}.")
+    permissions.DECIDE_EXCEPTION.require(person, system)
     return _item_invalid(request, audit, item, "decide", form)
 
 
@@ -728,7 +707,6 @@ def _signed(
 def signoff_owner(request: HtmxHttpRequest, program: str, slug: str) -> HttpResponse:
     person = _person(request)
     audit = _audit_or_404(request, program, slug)
-    require(person.pk == audit.system.owner_id, "Only the system's owner signs first.")
     return _signed(
         request,
         audit,
@@ -742,9 +720,6 @@ def signoff_owner(request: HtmxHttpRequest, program: str, slug: str) -> HttpResp
 def signoff_senior(request: HtmxHttpRequest, program: str, slug: str) -> HttpResponse:
     person = _person(request)
     audit = _audit_or_404(request, program, slug)
-    require(
-        can_review_system(person, audit.system), "Only the system's senior reviewer signs second."
-    )
     return _signed(
         request,
         audit,

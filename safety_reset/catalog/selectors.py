@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from safety_reset.audits.models import Audit, ItemStatus
-from safety_reset.inventory.selectors import Change, HistorySpec, event_model, recent_changes
+from safety_reset.core.history import Entry, HistorySource, event_model, history, verbs
 from safety_reset.programs.models import Program
 
 from .models import Catalog, Category, Control
@@ -93,24 +93,26 @@ def program_audit_count(*, program: Program) -> int:
     return Audit.objects.filter(program=program).count()
 
 
-CONTROL_HISTORY = HistorySpec(
-    model=Control,
-    fields=("key", "title", "guidance", "category", "severity", "evaluation", "retired_at"),
-    subject=lambda event: event.title,
-    url=lambda event: reverse("catalog:control_edit", args=[event.pgh_obj_id]),
-    verbs={"add": "added", "update": "changed", "retire": "retired"},
-)
+CONTROL_FIELDS = ("key", "title", "guidance", "category", "severity", "evaluation", "retired_at")
 
 
 def control_changes(
     *, catalog_id: int | None = None, control: Control | None = None, limit: int = 12
-) -> list[Change]:
+) -> list[Entry]:
     events = event_model(Control)._default_manager.all()
     if catalog_id is not None:
         events = events.filter(catalog_id=catalog_id)
     if control is not None:
         events = events.filter(pgh_obj_id=control.pk)
-    return recent_changes(spec=CONTROL_HISTORY, events=events, limit=limit)
+    source = HistorySource.of(
+        Control,
+        fields=CONTROL_FIELDS,
+        subject=lambda event: event.title,
+        url=lambda event: reverse("catalog:control_edit", args=[event.pgh_obj_id]),
+        events=events,
+        summarize=verbs({"add": "added", "update": "changed", "retire": "retired"}),
+    )
+    return history(sources=[source], limit=limit)
 
 
 def control_items_count(*, control: Control) -> int:

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safety_reset.core.filtering import check_query, query_form
-from safety_reset.inventory.permissions import can_manage_program
-from safety_reset.inventory.views import manager, reader
+from safety_reset.core.pages import form_page
+from safety_reset.inventory.permissions import can_manage_program, manager, reader
 from safety_reset.programs.models import Program
 from safety_reset.programs.services import (
     program_change_catalog,
@@ -41,7 +41,7 @@ def _back(request: HttpRequest, control: Control) -> str:
 @login_required
 @require_GET
 def control_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     program = selectors.program_for_catalog(slug=slug)
     if program is None:
         if slug:
@@ -79,28 +79,26 @@ def control_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def control_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a control to a draft version (no program changes until it moves to the version)."""
-    actor = manager(request)
+    actor = manager(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
-    form = ControlAddForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            control = services.control_add(actor=actor, catalog=catalog, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(
-                request,
-                f"“{control.title}” was added to the draft {catalog}. Programs get it when you "
-                "publish the version and move them to it.",
-            )
-            return redirect("catalog:version", pk=catalog.pk)
-    return render(request, "catalog/control_form.html", {"form": form, "catalog": catalog})
+    return form_page(
+        request,
+        ControlAddForm(request.POST or None),
+        save=lambda data: services.control_add(actor=actor, catalog=catalog, **data),
+        done=lambda control: (
+            f"“{control.title}” was added to the draft {catalog}. Programs get it when you "
+            "publish the version and move them to it."
+        ),
+        next_url=reverse("catalog:version", args=[catalog.pk]),
+        template="catalog/control_form.html",
+        context={"catalog": catalog},
+    )
 
 
 @login_required
 @require_GET
 def version_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     return render(
         request,
         "catalog/version_list.html",
@@ -111,7 +109,7 @@ def version_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
     controls = list(selectors.version_controls(catalog=catalog))
     return render(
@@ -130,7 +128,7 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     catalog = get_object_or_404(Catalog, pk=pk)
     try:
         draft = services.catalog_draft_create(actor=actor, from_catalog=catalog)
@@ -144,7 +142,7 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     draft = get_object_or_404(Catalog, pk=pk)
     try:
         services.catalog_publish(actor=actor, draft=draft)
@@ -161,7 +159,7 @@ def version_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
     """GET: the preview of moving the program to a published version; POST: apply it."""
-    actor = manager(request)
+    actor = manager(request.user)
     program = get_object_or_404(Program.objects.select_related("catalog"), slug=slug)
     # The preview's query string is the form (its errors are shown on it): only names are checked.
     check_query(request, CatalogChangeForm(program=program), extra={}, values=False)
@@ -196,7 +194,7 @@ def program_change_version(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
     query_form(request, BackQuery, extra={})
     form = ControlEditForm(
@@ -207,21 +205,17 @@ def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "severity": control.severity,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            control = services.control_update(actor=actor, control=control, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"“{control.title}” was saved.")
-            return redirect(_back(request, control))
-    return render(
+    back = _back(request, control)
+    return form_page(
         request,
-        "catalog/control_form.html",
-        {
-            "form": form,
+        form,
+        save=lambda data: services.control_update(actor=actor, control=control, **data),
+        done=lambda saved: f"“{saved.title}” was saved.",
+        next_url=back,
+        template="catalog/control_form.html",
+        context={
             "control": control,
-            "back": _back(request, control),
+            "back": back,
             "program_slug": request.GET.get("program", ""),
             "changes": selectors.control_changes(control=control),
         },
@@ -232,7 +226,7 @@ def control_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def control_retire(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation (saying what retiring does); POST retires."""
-    actor = manager(request)
+    actor = manager(request.user)
     control = get_object_or_404(Control.objects.select_related("catalog"), pk=pk)
     query_form(request, BackQuery, extra={})
     if request.method == "POST":

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from safety_reset.inventory.models import Person
+from safety_reset.inventory.permissions import can_read_everything
 
 from .filtering import query_errors
 
@@ -81,8 +82,8 @@ class IsActivePerson(permissions.BasePermission):
 class ReadsWholeProgram(IsActivePerson):
     """Program managers and viewers: the inventory, the catalog and the program's figures.
 
-    The same rule as the inventory and catalog pages (inventory/views.py `reader`). Writes are
-    let through to the service, which allows program managers only.
+    The same rule as the inventory and catalog pages (`inventory.permissions.can_read_everything`).
+    Writes are let through to the service, which allows program managers only.
     """
 
     message = "Only program managers and viewers read this."
@@ -92,8 +93,7 @@ class ReadsWholeProgram(IsActivePerson):
             return False
         if request.method not in permissions.SAFE_METHODS:
             return True  # the service decides (program managers only)
-        user = request.user
-        return isinstance(user, Person) and user.sees_everything
+        return can_read_everything(request.user)
 
 
 # --- Filters ----------------------------------------------------------------------------------

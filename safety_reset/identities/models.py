@@ -18,10 +18,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from safety_reset.core.models import TimeStampedModel
-from safety_reset.inventory.models import Person, System
+from safety_reset.inventory.models import Person, ReachedThroughSystem, System
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
+    pass
 
 DEFAULT_ATTESTATION_DAYS = 30
 
@@ -39,20 +39,11 @@ class Environment(models.TextChoices):
     NON_PRODUCTION = "non_production", "Not production"
 
 
-class IdentityQuerySet(models.QuerySet["Identity"]):
-    def visible_to(self, user: Person | AnonymousUser) -> IdentityQuerySet:
-        """The identities of the systems the person may see (System's rule: one door)."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        assert isinstance(user, Person)
-        if user.sees_everything:
-            return self
-        systems = System.objects.visible_to(user).values("id")
-        return self.filter(
-            id__in=Identity.systems.through.objects.filter(system_id__in=systems).values(
-                "identity_id"
-            )
-        )
+class IdentityQuerySet(ReachedThroughSystem, models.QuerySet["Identity"]):
+    """The identities of the systems the person may see (System's rule: one door)."""
+
+    system_path = "systems"
+    many = True
 
 
 @pghistory.track()

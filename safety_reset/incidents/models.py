@@ -3,13 +3,18 @@
 from django.db import models
 
 from safety_reset.core.models import TimeStampedModel
-from safety_reset.inventory.models import System
+from safety_reset.inventory.models import ReachedThroughSystem, System
 
 
 class IncidentSeverity(models.TextChoices):
     SEV1 = "sev1", "SEV1 — site-wide"
     SEV2 = "sev2", "SEV2 — major feature"
     SEV3 = "sev3", "SEV3 — limited"
+
+
+class IncidentQuerySet(ReachedThroughSystem, models.QuerySet["Incident"]):
+    system_path = "systems"
+    many = True
 
 
 class Incident(TimeStampedModel):
@@ -30,6 +35,8 @@ class Incident(TimeStampedModel):
     cause = models.TextField(blank=True)
     postmortem_url = models.URLField(blank=True)
     systems = models.ManyToManyField(System, blank=True, related_name="incidents")
+
+    objects = IncidentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

@@ -414,8 +414,7 @@ class RepositoryViewSet(viewsets.ReadOnlyModelViewSet[Repository]):
     ordering = ["full_name"]
 
     def get_queryset(self) -> QuerySet[Repository]:
-        visible = System.objects.visible_to(person(self.request)).values("id")
-        return Repository.objects.filter(system__in=visible).select_related("system")
+        return Repository.objects.visible_to(person(self.request)).select_related("system")
 
 
 __all__ = [

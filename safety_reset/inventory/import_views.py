@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .exporter import export_csv, export_queryset, export_xlsx
 from .importer import COLUMNS, REQUIRED_COLUMNS, ImportRejected, plan_import, systems_import
-from .views import manager, reader
+from .permissions import manager, reader
 
 MAX_BYTES = 5 * 1024 * 1024
 SESSION_KEY = "inventory_import"
@@ -48,7 +48,7 @@ def _page(request: HttpRequest, **context: object) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_import(request: HttpRequest) -> HttpResponse:
-    manager(request)
+    manager(request.user)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method != "POST" or not form.is_valid():
         return _page(request, form=form)
@@ -73,7 +73,7 @@ def system_import(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def system_import_apply(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     stored = request.session.get(SESSION_KEY)
     if not stored or stored.get("sha256") != request.POST.get("sha256"):
         messages.error(request, "That preview has expired; upload the file again.")
@@ -96,7 +96,7 @@ def system_import_apply(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def system_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    user = reader(request)
+    user = reader(request.user)
     systems = export_queryset(user=user)
     stamp = timezone.localdate().isoformat()
     if fmt == "xlsx":

@@ -10,10 +10,11 @@ delimited)" in cp1252) are refused with the line and column and how to save the 
 rather than guessed: a wrong guess would silently garble names.
 
 Every row is checked before anything is written, and every error is reported with its line
-number and column. The rules are the inventory's (inventory/services.py `_system_errors`): slug
-shape and uniqueness, tier 1–4, a known blast radius, the senior reviewer is a senior engineer
-and never the owner, a deactivated person owns nothing; plus the file's own: a known team, no
-slug twice, valid emails, dependencies that exist (in the database or the file).
+number and column. The rules and their messages are the inventory's, from `inventory/rules.py`,
+which the form's service asks too: slug shape, tier 1–4, a known blast radius, the senior
+reviewer is a senior engineer and never the owner, a deactivated person owns nothing; plus the
+file's own: a known team, no slug twice, valid emails, dependencies that exist (in the database
+or the file).
 
 People the file names but the inventory does not know are created *pending*: inactive, with no
 password, and listed in the preview and the result. A pending person (inactive, never signed in)
@@ -37,12 +38,13 @@ from typing import Any
 import pghistory
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email, validate_slug
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
 from safety_reset.core.cells import unescape_cell
 
+from . import rules
 from .models import BlastRadius, Org, Person, Repository, System, Team
 from .permissions import can_manage_program, require
 from .services import _relation_notes, parse_repository
@@ -338,7 +340,7 @@ def _person(
     email = row.get(column, "").strip().lower()
     if not email:
         if not senior:
-            errors.append(RowError(line, column, "Name the system's owner by email."))
+            errors.extend(RowError(line, column, m) for m in rules.owner_problems(None))
         return "", None
     try:
         validate_email(email)
@@ -354,17 +356,12 @@ def _person(
             line=known.line if known else line,
         )
         return email, None
-    if person.is_deactivated:
-        errors.append(RowError(line, column, f"{email} is deactivated and cannot take a system."))
-    elif senior and not person.is_senior:
-        errors.append(
-            RowError(
-                line,
-                column,
-                f"{email} is not a senior engineer. Mark them senior on the People page first, "
-                "or choose a senior.",
-            )
-        )
+    problems = (
+        rules.senior_reviewer_problems(person, is_owner=False)
+        if senior
+        else rules.owner_problems(person)
+    )
+    errors.extend(RowError(line, column, m) for m in problems)
     return email, person
 
 
@@ -376,40 +373,20 @@ def _check_row(
     errors: list[RowError],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
+
+    def add(column: str, problems: list[str]) -> None:
+        errors.extend(RowError(line, column, m) for m in problems)
+
     slug = row["slug"].strip().lower()
     values["slug"] = slug
-    if not slug:
-        errors.append(RowError(line, "slug", "Give the system a slug."))
-    else:
-        try:
-            validate_slug(slug)
-        except ValidationError:
-            errors.append(
-                RowError(
-                    line, "slug", "Use only lower-case letters, digits, hyphens and underscores."
-                )
-            )
-        if len(slug) > 100:
-            errors.append(RowError(line, "slug", "A slug has at most 100 characters."))
+    add("slug", rules.slug_problems(slug))
     values["name"] = row["name"].strip()
-    if not values["name"]:
-        errors.append(RowError(line, "name", "Give the system a name."))
-    elif len(values["name"]) > 200:
-        errors.append(RowError(line, "name", "A name has at most 200 characters."))
+    add("name", rules.name_problems(values["name"]))
     tier = row["tier"].strip()
     values["tier"] = int(tier) if tier in ("1", "2", "3", "4") else None
-    if values["tier"] is None:
-        errors.append(RowError(line, "tier", f"The tier is 1, 2, 3 or 4, not “{tier}”."))
+    add("tier", rules.tier_problems(values["tier"] or tier))
     values["blast_radius"] = _blast_radius(row["blast_radius"])
-    if values["blast_radius"] is None:
-        errors.append(
-            RowError(
-                line,
-                "blast_radius",
-                f"“{row['blast_radius']}” is not a blast radius; use one of "
-                f"{', '.join(BlastRadius.values)}.",
-            )
-        )
+    add("blast_radius", rules.blast_radius_problems(values["blast_radius"], row["blast_radius"]))
     org = None
     if row.get("org", "").strip():
         org = lookup.org(row["org"])
@@ -424,7 +401,7 @@ def _check_row(
     values["owner_email"], values["owner"] = _person(
         lookup, pending, row, line, "owner_email", errors, senior=False
     )
-    same = values["owner_email"] and values["owner_email"] == (
+    same = bool(values["owner_email"]) and values["owner_email"] == (
         row["senior_reviewer_email"].strip().lower()
     )
     values["senior_email"], values["senior"] = (
@@ -433,23 +410,13 @@ def _check_row(
         else _person(lookup, pending, row, line, "senior_reviewer_email", errors, senior=True)
     )
     if same:
-        errors.append(
-            RowError(
-                line,
-                "senior_reviewer_email",
-                "The senior reviewer cannot be the system's owner: the second pair of eyes must "
-                "be someone else.",
-            )
-        )
+        add("senior_reviewer_email", rules.senior_reviewer_problems(None, is_owner=True))
     repositories = list(dict.fromkeys(row["repositories"].split()))
-    for url in repositories:
-        if len(url) > 500:
-            errors.append(RowError(line, "repositories", f"Too long a URL: {url[:60]}…"))
+    add("repositories", rules.repository_problems(repositories))
     values["repositories"] = repositories
     if "depends_on" in row:
         values["depends_on"] = list(dict.fromkeys(s.lower() for s in row["depends_on"].split()))
-        if slug in values["depends_on"]:
-            errors.append(RowError(line, "depends_on", "A system cannot depend on itself."))
+        add("depends_on", rules.dependency_problems(slug, values["depends_on"]))
     if "description" in row:
         values["description"] = row["description"].strip()
     return values
@@ -576,7 +543,7 @@ def _apply(plan: ImportPlan) -> ImportResult:
     gone = [
         r.pk
         for row in plan.changed
-        for r in row.system.repositories.all()  # type: ignore[union-attr]
+        for r in row.system.repositories.all()  # type: ignore[union-attr,misc]
         if r.url not in row.values["repositories"]
     ]
     Repository.objects.filter(pk__in=gone).delete()

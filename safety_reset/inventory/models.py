@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 import pghistory
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -162,6 +162,36 @@ class SystemQuerySet(models.QuerySet["System"]):
         return self.filter(id__in=System.objects.filter(rule).values("id"))
 
 
+class ReachedThroughSystem:
+    """The queryset of a record a person reaches through a system (an audit, an item, its
+    evidence, a task, a change …): `visible_to(user)` is the system's rule, applied along
+    `system_path`, so there is one visibility door for every such model.
+
+        class ItemQuerySet(ReachedThroughSystem, models.QuerySet["ChecklistItem"]):
+            system_path = "audit__system"
+
+    `many`: the path crosses a many-to-many (an incident's systems); the records are then
+    picked by id, so each appears once.
+    """
+
+    system_path: ClassVar[str] = "system"
+    many: ClassVar[bool] = False
+
+    def visible_to(self, user: Person | AnonymousUser) -> Self:
+        records = cast("models.QuerySet[Any]", self)
+        if not user.is_authenticated or not user.is_active:
+            return cast("Self", records.none())
+        assert isinstance(user, Person)
+        if user.sees_everything:
+            return self
+        systems = System.objects.visible_to(user).values("id")
+        lookup = {f"{self.system_path}__in": systems}
+        if self.many:
+            ids = records.model._default_manager.filter(**lookup).values("pk")
+            return cast("Self", records.filter(pk__in=ids))
+        return cast("Self", records.filter(**lookup))
+
+
 @pghistory.track()
 class System(TimeStampedModel):
     """A Tier-1 service in the program's scope."""
@@ -221,6 +251,10 @@ class Provider(models.TextChoices):
     GIT = "git", "Plain git"
 
 
+class RepositoryQuerySet(ReachedThroughSystem, models.QuerySet["Repository"]):
+    system_path = "system"
+
+
 class Repository(TimeStampedModel):
     """Where a system's code lives, and what was last pulled from it."""
 
@@ -234,6 +268,8 @@ class Repository(TimeStampedModel):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RepositoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name"]

@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_slug
 from django.db import IntegrityError, transaction
 
+from . import rules
 from .models import BlastRadius, Org, Person, Provider, Repository, Role, System, Team
 from .permissions import can_manage_program, require
 from .signals import systems_saved
@@ -108,62 +109,29 @@ def _system_errors(
     depends_on: Sequence[System],
     repositories: Sequence[str],
 ) -> Errors:
-    errors: Errors = {}
-    if not slug:
-        _add(errors, "slug", "Give the system a slug (lower-case letters, digits, hyphens).")
-    else:
-        try:
-            validate_slug(slug)
-        except ValidationError:
-            _add(errors, "slug", "Use only lower-case letters, digits, hyphens and underscores.")
+    """The system rules of `rules.py`, plus the one that needs the database here: the slug is
+    free."""
+    is_owner = senior_reviewer is not None and owner is not None and senior_reviewer == owner
+    errors: Errors = {
+        "slug": rules.slug_problems(slug),
+        "name": rules.name_problems(name),
+        "tier": rules.tier_problems(tier),
+        "blast_radius": rules.blast_radius_problems(blast_radius),
+        "owner": rules.owner_problems(owner),
+        "senior_reviewer": rules.senior_reviewer_problems(senior_reviewer, is_owner=is_owner),
+        "delegates": rules.delegate_problems(owner, senior_reviewer, delegates),
+        "depends_on": rules.dependency_problems(
+            system.slug if system is not None else "", [s.slug for s in depends_on]
+        ),
+        "repositories": rules.repository_problems(repositories),
+    }
+    if slug and not errors["slug"]:
         taken = System.objects.filter(slug=slug)
         if system is not None:
             taken = taken.exclude(pk=system.pk)
         if taken.exists():
-            _add(errors, "slug", f"Another system already uses the slug “{slug}”.")
-    if not name:
-        _add(errors, "name", "Give the system a name.")
-    if tier not in (1, 2, 3, 4):
-        _add(errors, "tier", "The tier is 1, 2, 3 or 4.")
-    if blast_radius not in BlastRadius.values:
-        _add(errors, "blast_radius", "Choose a blast radius.")
-    if owner is None:
-        _add(errors, "owner", "Name the system's owner.")
-    elif owner.is_deactivated:
-        _add(errors, "owner", f"{owner.email} is deactivated and cannot own a system.")
-    if senior_reviewer is not None:
-        if owner is not None and senior_reviewer.pk == owner.pk:
-            _add(
-                errors,
-                "senior_reviewer",
-                "The senior reviewer cannot be the system's owner: the second pair of eyes "
-                "must be someone else.",
-            )
-        elif not senior_reviewer.is_senior:
-            _add(
-                errors,
-                "senior_reviewer",
-                f"{senior_reviewer.email} is not a senior engineer. Mark them senior on the "
-                "People page first, or choose a senior.",
-            )
-        elif senior_reviewer.is_deactivated:
-            _add(errors, "senior_reviewer", f"{senior_reviewer.email} is deactivated.")
-    delegate_ids = {p.pk for p in delegates}
-    if owner is not None and owner.pk in delegate_ids:
-        _add(errors, "delegates", "The owner is not their own delegate; remove them from the list.")
-    if senior_reviewer is not None and senior_reviewer.pk in delegate_ids:
-        _add(
-            errors,
-            "delegates",
-            "The senior reviewer cannot also be a delegate: they verify the checklist, so they "
-            "do not work it.",
-        )
-    if system is not None and any(d.pk == system.pk for d in depends_on):
-        _add(errors, "depends_on", "A system cannot depend on itself.")
-    for url in repositories:
-        if len(url) > 500:
-            _add(errors, "repositories", f"This repository URL is too long: {url[:60]}…")
-    return errors
+            errors["slug"].append(rules.slug_taken(slug))
+    return {field: problems for field, problems in errors.items() if problems}
 
 
 def _clean_repositories(repositories: Iterable[str]) -> list[str]:

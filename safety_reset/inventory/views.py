@@ -10,48 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from safety_reset.core.filtering import filtered, query_form
+from safety_reset.core.pages import form_page
 
 from . import selectors, services
 from .filters import PeopleSearchQuery, PersonFilter, SystemFilter, TeamAddQuery, TeamFilter
 from .forms import OrgForm, PersonForm, SystemForm, TeamForm
 from .models import Person, System, Team
-from .permissions import can_manage_program, require
+from .permissions import can_manage_program, manager, reader
 
 PAGE_SIZE = 50
 
 
-def reader(request: HttpRequest) -> Person:
-    """Program managers and viewers read the inventory and catalog; others are refused."""
-    user = request.user
-    if not (isinstance(user, Person) and user.is_active and user.sees_everything):
-        raise PermissionDenied("Only program managers and viewers read the inventory.")
-    return user
-
-
-def manager(request: HttpRequest) -> Person:
-    user = request.user
-    require(can_manage_program(user), "Only program managers manage the inventory.")
-    assert isinstance(user, Person)
-    return user
-
-
 def paginate(request: HttpRequest, queryset: Any) -> Page:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _form_page(
-    request: HttpRequest, template: str, form: Any, status: int = 200, **context: Any
-) -> HttpResponse:
-    return render(request, template, {"form": form, **context}, status=status)
 
 
 # --- Systems ----------------------------------------------------------------------------------
@@ -60,7 +38,7 @@ def _form_page(
 @login_required
 @require_GET
 def system_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = filtered(request, SystemFilter, queryset=selectors.inventory_systems(user=person))
     context = {
         "filter": filterset,
@@ -76,46 +54,33 @@ def system_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
-    form = SystemForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            system = services.system_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{system.name} was added and enrolled in the program.")
-            return redirect("inventory:system_list")
-    return _form_page(
+    actor = manager(request.user)
+    return form_page(
         request,
-        "inventory/system_form.html",
-        form,
+        SystemForm(request.POST or None),
+        save=lambda data: services.system_create(actor=actor, **data),
+        done=lambda system: f"{system.name} was added and enrolled in the program.",
+        next_url="inventory:system_list",
+        template="inventory/system_form.html",
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     try:
         system = selectors.system_for_edit(pk=pk)
     except System.DoesNotExist as exc:
         raise Http404("No such system.") from exc
-    form = SystemForm(request.POST or None, system=system)
-    if request.method == "POST" and form.is_valid():
-        try:
-            system = services.system_update(actor=actor, system=system, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{system.name} was saved.")
-            return redirect("inventory:system_list")
-    return _form_page(
+    return form_page(
         request,
-        "inventory/system_form.html",
-        form,
-        system=system,
-        changes=selectors.system_changes(system=system),
+        SystemForm(request.POST or None, system=system),
+        save=lambda data: services.system_update(actor=actor, system=system, **data),
+        done=lambda saved: f"{saved.name} was saved.",
+        next_url="inventory:system_list",
+        template="inventory/system_form.html",
+        context={"system": system, "changes": selectors.system_changes(system=system)},
     )
 
 
@@ -123,7 +88,7 @@ def system_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def people_search(request: HttpRequest) -> HttpResponse:
     """<option>s for the owner / reviewer / manager datalists, as the person types (htmx)."""
-    manager(request)
+    manager(request.user)
     query = query_form(request, PeopleSearchQuery, extra={})
     q = query["q"] or next((query[k] for k in PeopleSearchQuery.INPUTS if query[k]), "")
     people = selectors.people_search(q=q, senior=query["senior"] == "1")
@@ -136,7 +101,7 @@ def people_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = filtered(request, TeamFilter, queryset=selectors.team_list())
     return render(
         request,
@@ -154,57 +119,46 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def team_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     initial = query_form(request, TeamAddQuery, extra={})
-    form = TeamForm(request.POST or None, initial={"org": initial["org"] or None})
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Team {team.name} was added.")
-            return redirect("inventory:team_list")
-    return _form_page(request, "inventory/team_form.html", form)
+    return form_page(
+        request,
+        TeamForm(request.POST or None, initial={"org": initial["org"] or None}),
+        save=lambda data: services.team_create(actor=actor, **data),
+        done=lambda team: f"Team {team.name} was added.",
+        next_url="inventory:team_list",
+        template="inventory/team_form.html",
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     team = get_object_or_404(Team.objects.select_related("org"), pk=pk)
-    form = TeamForm(request.POST or None, team=team)
-    if request.method == "POST" and form.is_valid():
-        try:
-            team = services.team_update(actor=actor, team=team, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Team {team.name} was saved.")
-            return redirect("inventory:team_list")
-    return _form_page(
+    return form_page(
         request,
-        "inventory/team_form.html",
-        form,
-        team=team,
-        changes=selectors.team_changes(team=team),
+        TeamForm(request.POST or None, team=team),
+        save=lambda data: services.team_update(actor=actor, team=team, **data),
+        done=lambda saved: f"Team {saved.name} was saved.",
+        next_url="inventory:team_list",
+        template="inventory/team_form.html",
+        context={"team": team, "changes": selectors.team_changes(team=team)},
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def org_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
-    form = OrgForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            org = services.org_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"Org {org.name} was added; now add its teams.")
-            return redirect("inventory:team_list")
-    return _form_page(request, "inventory/org_form.html", form)
+    actor = manager(request.user)
+    return form_page(
+        request,
+        OrgForm(request.POST or None),
+        save=lambda data: services.org_create(actor=actor, **data),
+        done=lambda org: f"Org {org.name} was added; now add its teams.",
+        next_url="inventory:team_list",
+        template="inventory/org_form.html",
+    )
 
 
 # --- People -----------------------------------------------------------------------------------
@@ -213,7 +167,7 @@ def org_add(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def person_list(request: HttpRequest) -> HttpResponse:
-    person = reader(request)
+    person = reader(request.user)
     filterset = filtered(request, PersonFilter, queryset=selectors.person_list())
     return render(
         request,
@@ -230,31 +184,28 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_add(request: HttpRequest) -> HttpResponse:
-    actor = manager(request)
-    form = PersonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_create(actor=actor, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{person} was added.")
-            return redirect("inventory:person_list")
-    return _form_page(request, "inventory/person_form.html", form)
+    actor = manager(request.user)
+    return form_page(
+        request,
+        PersonForm(request.POST or None),
+        save=lambda data: services.person_create(actor=actor, **data),
+        done=lambda person: f"{person} was added.",
+        next_url="inventory:person_list",
+        template="inventory/person_form.html",
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = manager(request)
+    actor = manager(request.user)
     person = get_object_or_404(Person.objects.select_related("team", "manager"), pk=pk)
-    form = PersonForm(request.POST or None, person=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            person = services.person_update(actor=actor, person=person, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{person} was saved.")
-            return redirect("inventory:person_list")
-    return _form_page(request, "inventory/person_form.html", form, person=person)
+    return form_page(
+        request,
+        PersonForm(request.POST or None, person=person),
+        save=lambda data: services.person_update(actor=actor, person=person, **data),
+        done=lambda saved: f"{saved} was saved.",
+        next_url="inventory:person_list",
+        template="inventory/person_form.html",
+        context={"person": person},
+    )

@@ -93,7 +93,7 @@ class TaskCreateInput(serializers.Serializer):
         assert isinstance(system, serializers.SlugRelatedField)
         assert isinstance(item, serializers.PrimaryKeyRelatedField)
         system.queryset = visible
-        item.queryset = ChecklistItem.objects.filter(audit__system__in=visible)
+        item.queryset = ChecklistItem.objects.visible_to(user or AnonymousUser())
 
     title = serializers.CharField(max_length=300)
     description = serializers.CharField(required=False, allow_blank=True, default="")

@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from safety_reset.audits.models import ChecklistItem
 from safety_reset.core.models import Severity, TimeStampedModel
 from safety_reset.incidents.models import Incident
-from safety_reset.inventory.models import System
+from safety_reset.inventory.models import ReachedThroughSystem, System
 
 
 class TaskState(models.TextChoices):
@@ -20,6 +20,10 @@ class TaskState(models.TextChoices):
 
 
 OPEN_TASK_STATES = (TaskState.OPEN, TaskState.IN_PROGRESS, TaskState.BLOCKED)
+
+
+class TaskQuerySet(ReachedThroughSystem, models.QuerySet["RemediationTask"]):
+    system_path = "system"
 
 
 @pghistory.track()
@@ -55,6 +59,8 @@ class RemediationTask(TimeStampedModel):
     wont_do_agreed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = TaskQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_on", "id"]

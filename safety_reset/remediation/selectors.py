@@ -16,11 +16,17 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from safety_reset.audits.models import OPEN_WAIVER_STATES, ChecklistItem, ItemStatus, Waiver
 from safety_reset.audits.selectors import (
+    needs_me_order,
+    per_program,
+)
+from safety_reset.core.history import (
+    CHOICE,
+    DATE,
     EventView,
     HistorySource,
     TrackedField,
-    needs_me_order,
-    per_program,
+    choices_of,
+    person_field,
 )
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
@@ -34,9 +40,9 @@ if TYPE_CHECKING:
 
 def tasks_visible(*, user: Person | AnonymousUser) -> QuerySet[RemediationTask]:
     """Tasks of the systems the person may read."""
-    return RemediationTask.objects.filter(
-        system__in=System.objects.visible_to(user).values("id")
-    ).select_related("system", "item__control", "assignee")
+    return RemediationTask.objects.visible_to(user).select_related(
+        "system", "item__control", "assignee"
+    )
 
 
 def task_detail(*, user: Person | AnonymousUser, pk: int) -> RemediationTask | None:
@@ -148,14 +154,10 @@ def assignable_people(*, system: System, limit: int = 200) -> list[Person]:
 # --- History -------------------------------------------------------------------------------------
 
 TASK_FIELDS = (
-    TrackedField(
-        "state", "State", "choice", tuple((str(v), str(lbl)) for v, lbl in TaskState.choices)
-    ),
-    TrackedField("due_on", "Due", "date"),
-    TrackedField("assignee_id", "Assignee", "person"),
-    TrackedField(
-        "severity", "Severity", "choice", tuple((str(v), str(lbl)) for v, lbl in Severity.choices)
-    ),
+    TrackedField("state", "State", CHOICE, choices_of(TaskState)),
+    TrackedField("due_on", "Due", DATE),
+    person_field("assignee_id", "Assignee"),
+    TrackedField("severity", "Severity", CHOICE, choices_of(Severity)),
     TrackedField("title", "Title"),
     TrackedField("wont_do_reason", "Won't do because"),
 )
@@ -179,7 +181,7 @@ def task_history_source(
     item_ids: Sequence[int] | None = None,
     task_ids: Sequence[int] | None = None,
 ) -> HistorySource:
-    """The system's task events, for the timeline (audits.selectors.history_timeline)."""
+    """The system's task events, for the timeline (core.history.history)."""
     task_event = apps.get_model("remediation", "RemediationTaskEvent")
     events = task_event.objects.filter(system_id=system.pk)
     if item_ids is not None:

@@ -18,15 +18,10 @@ from django.utils import timezone
 from safety_reset.audits.models import ChecklistItem, ItemStatus
 from safety_reset.core.models import Severity
 from safety_reset.inventory.models import Person, System
-from safety_reset.inventory.permissions import (
-    can_manage_program,
-    can_review_system,
-    can_work_system,
-    require,
-)
 from safety_reset.programs.models import PhaseKind, Program
 from safety_reset.programs.rules import require_open
 
+from . import permissions
 from .models import OPEN_TASK_STATES, RemediationTask, TaskState
 
 WORK_STATES = (TaskState.OPEN, TaskState.IN_PROGRESS, TaskState.BLOCKED, TaskState.DONE)
@@ -36,14 +31,6 @@ def default_due_date(program: Program) -> dt.date:
     """The end of the program's Remediate phase (or of the program, without one)."""
     phase = program.phases.filter(kind=PhaseKind.REMEDIATE).first()
     return program.date_of(phase.end_day) if phase else program.end_date
-
-
-def _may_file(actor: Person, system: System) -> bool:
-    return can_work_system(actor, system) or can_manage_program(actor)
-
-
-def _may_progress(actor: Person, task: RemediationTask) -> bool:
-    return task.assignee_id == actor.pk or _may_file(actor, task.system)
 
 
 def _clean_ticket_url(url: str) -> str:
@@ -78,9 +65,7 @@ def task_create(
     """
     title = title.strip()
     with transaction.atomic(), pghistory.context(actor=actor.pk, action="task.create"):
-        require(
-            _may_file(actor, system), "Only the owner, a delegate or a program manager files tasks."
-        )
+        permissions.FILE_TASK.require(actor, system)
         if item is not None:
             program = item.audit.program
         if program is not None:
@@ -158,9 +143,7 @@ def task_set_state(*, task: RemediationTask, actor: Person, state: str) -> TaskC
     """Move a task between open, in progress, blocked and done (done closes it)."""
     with transaction.atomic(), pghistory.context(actor=actor.pk, action="task.state"):
         task = _lock(task)
-        require(
-            _may_progress(actor, task), "Only the assignee, the owner or a delegate updates a task."
-        )
+        permissions.PROGRESS_TASK.require(actor, task)
         if state not in WORK_STATES:
             raise ValidationError({"state": "Choose open, in progress, blocked or done."})
         if task.state == TaskState.WONT_DO:
@@ -176,9 +159,7 @@ def task_request_wont_do(*, task: RemediationTask, actor: Person, reason: str) -
     reason = reason.strip()
     with transaction.atomic(), pghistory.context(actor=actor.pk, action="task.request_wont_do"):
         task = _lock(task)
-        require(
-            _may_progress(actor, task), "Only the assignee, the owner or a delegate updates a task."
-        )
+        permissions.PROGRESS_TASK.require(actor, task)
         if not task.is_open:
             raise ValidationError({"state": "The task is already closed."})
         if not reason:
@@ -193,7 +174,7 @@ def task_agree_wont_do(*, task: RemediationTask, actor: Person) -> TaskChange:
     """The system's senior reviewer, not the requester, agrees: the task closes as won't do."""
     with transaction.atomic(), pghistory.context(actor=actor.pk, action="task.agree_wont_do"):
         task = _lock(task)
-        require(can_review_system(actor, task.system), "Only the system's senior reviewer agrees.")
+        permissions.AGREE_WONT_DO.require(actor, task)
         if task.wont_do_requested_by_id is None or not task.is_open:
             raise ValidationError({"state": "Nobody asked to close this task as won't do."})
         if task.wont_do_requested_by_id == actor.pk:
@@ -229,10 +210,7 @@ def task_update(
     """Edit a task's details (not its state)."""
     with transaction.atomic(), pghistory.context(actor=actor.pk, action="task.update"):
         task = _lock(task)
-        require(
-            _may_file(actor, task.system),
-            "Only the owner, a delegate or a program manager edits tasks.",
-        )
+        permissions.EDIT_TASK.require(actor, task)
         errors: dict[str, str] = {}
         if title is not None:
             if not title.strip():

@@ -21,24 +21,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from safety_reset.audits.selectors import (
-    audit_latest,
-    history_timeline,
-    systems_visible,
-)
+from safety_reset.audits.selectors import audit_latest, systems_visible
 from safety_reset.audits.views import HtmxHttpRequest
 from safety_reset.core.filtering import query_form
 from safety_reset.core.forms import add_service_errors
-from safety_reset.inventory.models import Person, System
+from safety_reset.core.history import history
+from safety_reset.inventory.models import Person
 from safety_reset.inventory.permissions import (
-    can_manage_program,
-    can_review_system,
-    can_work_system,
-    require,
+    Permission,
 )
 from safety_reset.programs.rules import closed_message
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import TaskForm, TaskListQuery, TaskStateForm, WontDoForm
 from .models import RemediationTask
 from .services import TaskChange, default_due_date
@@ -58,14 +52,6 @@ def _task_or_404(request: HtmxHttpRequest, pk: int) -> RemediationTask:
 
 def task_url(task: RemediationTask) -> str:
     return reverse("remediation:task", args=[task.pk])
-
-
-def _may_progress(person: Person, task: RemediationTask) -> bool:
-    return task.assignee_id == person.pk or _may_file(person, task.system)
-
-
-def _may_file(person: Person, system: System) -> bool:
-    return can_work_system(person, system) or can_manage_program(person)
 
 
 @login_required
@@ -107,10 +93,10 @@ def _task_context(
     # A task filed from a closed program's item is read-only, like the item: no write buttons.
     program = task.item.audit.program if task.item is not None else None
     closed = closed_message(program) if program is not None and program.is_closed else ""
-    may_progress = _may_progress(person, task) and not closed
-    may_edit = _may_file(person, system) and not closed
+    may_progress = permissions.PROGRESS_TASK(person, task) and not closed
+    may_edit = permissions.EDIT_TASK(person, task) and not closed
     may_agree = (
-        can_review_system(person, system)
+        permissions.AGREE_WONT_DO(person, task)
         and task.wont_do_requested_by_id is not None
         and task.wont_do_requested_by_id != person.pk
         and task.is_open
@@ -144,7 +130,7 @@ def _task_context(
         "wont_do_form": bound.get("wont_do") or WontDoForm(auto_id="task-wontdo-%s"),
         "edit_form": edit_form,
         "reassess_item": change.reassess_item if change else None,
-        "history": history_timeline(sources=[history_source], limit=30),
+        "history": history(sources=[history_source], limit=30),
         "open_panel": next(iter(bound), ""),
         "closed": closed,
     }
@@ -185,7 +171,12 @@ def _reassess_message(item: Any) -> str:
     )
 
 
-def _invalid(request: HtmxHttpRequest, task: RemediationTask, key: str, form: Form) -> HttpResponse:
+def _invalid(
+    request: HtmxHttpRequest, task: RemediationTask, key: str, form: Form, permission: Permission
+) -> HttpResponse:
+    """A form the service did not take: its errors, to someone the action's `permission`
+    allows; anyone else gets the refusal (403), as the service would have answered."""
+    permission.require(_person(request), task)
     context = _task_context(request, task, bound={key: form})
     if request.htmx:
         return render(request, "remediation/partials/_task.html", context)
@@ -198,9 +189,6 @@ def task_state(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Open, in progress, blocked or done."""
     person = _person(request)
     task = _task_or_404(request, pk)
-    require(
-        _may_progress(person, task), "Only the assignee, the owner or a delegate updates a task."
-    )
     form = TaskStateForm(request.POST, auto_id="task-state-%s")
     if form.is_valid():
         try:
@@ -212,7 +200,7 @@ def task_state(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         else:
             label = change.task.get_state_display().lower()
             return _done(request, change.task, f"The task is now {label}.", change)
-    return _invalid(request, task, "state", form)
+    return _invalid(request, task, "state", form, permissions.PROGRESS_TASK)
 
 
 @login_required
@@ -221,9 +209,6 @@ def task_wont_do(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Ask to close the task without doing it; the senior reviewer agrees (or not)."""
     person = _person(request)
     task = _task_or_404(request, pk)
-    require(
-        _may_progress(person, task), "Only the assignee, the owner or a delegate updates a task."
-    )
     form = WontDoForm(request.POST, auto_id="task-wontdo-%s")
     if form.is_valid():
         try:
@@ -236,7 +221,7 @@ def task_wont_do(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return _done(
                 request, task, "Asked to close the task as won't do; the senior reviewer decides."
             )
-    return _invalid(request, task, "wont_do", form)
+    return _invalid(request, task, "wont_do", form, permissions.PROGRESS_TASK)
 
 
 @login_required
@@ -244,7 +229,6 @@ def task_wont_do(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def task_wont_do_agree(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     person = _person(request)
     task = _task_or_404(request, pk)
-    require(can_review_system(person, task.system), "Only the system's senior reviewer agrees.")
     try:
         change = services.task_agree_wont_do(task=task, actor=person)
     except ValidationError as exc:
@@ -258,10 +242,6 @@ def task_wont_do_agree(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def task_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     person = _person(request)
     task = _task_or_404(request, pk)
-    require(
-        _may_file(person, task.system),
-        "Only the owner, a delegate or a program manager edits tasks.",
-    )
     form = TaskForm(
         request.POST,
         auto_id="task-edit-%s",
@@ -284,7 +264,7 @@ def task_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             return _done(request, task, "Task saved.")
-    return _invalid(request, task, "edit", form)
+    return _invalid(request, task, "edit", form, permissions.EDIT_TASK)
 
 
 # --- Filing a task on its own --------------------------------------------------------------------
@@ -296,9 +276,7 @@ def task_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """File a task for a system without a checklist item (e.g. an incident follow-up)."""
     person = _person(request)
     system = get_object_or_404(systems_visible(user=request.user), slug=slug)
-    require(
-        _may_file(person, system), "Only the owner, a delegate or a program manager files tasks."
-    )
+    permissions.FILE_TASK.require(person, system)  # the form page itself is theirs only
     audit = audit_latest(system=system)
     default_due = default_due_date(audit.program) if audit else None
     people = selectors.assignable_people(system=system)

@@ -98,7 +98,7 @@ class TestDraft:
         assert signoff.revoked_at is None
         assert SignOff.objects.filter(revoked_at__isnull=False).count() == 0
         (change,) = control_changes(control=control)
-        assert (change.verb, change.actor) == ("added", pm)
+        assert (change.summary, change.person) == ("added", pm)
 
     @pytest.mark.parametrize(
         ("overrides", "field"),

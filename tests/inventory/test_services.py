@@ -188,8 +188,8 @@ class TestSystemUpdate:
         assert [r.url for r in system.repositories.all()] == ["https://github.com/acme/checkout-v2"]
 
         latest = system_changes(system=system)[0]
-        assert latest.actor == pm
-        assert latest.verb == "changed"
+        assert latest.person == pm
+        assert latest.summary == "changed"
         changes = {c.label: (c.before, c.after) for c in latest.changes}
         assert changes["Owner"] == (str(old_owner), "Nia Ng")
         assert changes["Blast radius"] == ("Critical — site-wide", "High — a customer journey")
@@ -244,7 +244,7 @@ class TestTeamsAndOrgs:
         other = OrgFactory()
         services.team_update(actor=pm, team=team, slug="payments", name="Payments Core", org=other)
         latest = team_changes(team=team)[0]
-        assert latest.actor == pm
+        assert latest.person == pm
         changes = {c.label: (c.before, c.after) for c in latest.changes}
         assert changes == {"Name": ("Payments", "Payments Core"), "Org": (org.name, other.name)}
 
