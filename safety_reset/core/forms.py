@@ -6,10 +6,9 @@ field (or on the form when the key is not one of its fields) and keeps what was 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import TemplatesSetting
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -21,19 +20,15 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
+class FormRenderer(TemplatesSetting):
+    """Every field drawn by components/_field.html; Django itself marks a field in error
+    (aria-invalid) and points its aria-describedby at the help and the message."""
+
+    field_template_name = "components/_field.html"
+
+
 class ServiceErrorsMixin:
-    """`form.add_service_errors(exc)`, and fields in error marked invalid (aria-invalid,
-    aria-describedby) so assistive technology announces the message."""
-
-    fields: dict[str, forms.Field]
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)  # type: ignore[misc]
-        for name in self.errors:  # type: ignore[attr-defined]
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"id_{name}-error"
+    """`form.add_service_errors(exc)`: a service's refusal shown on the fields it names."""
 
     def add_service_errors(self, exc: ValidationError) -> None:
         add_service_errors(self, exc)  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -88,6 +89,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# Forms render through the project's templates, so every field of every form is drawn by one
+# template, components/_field.html (`{{ form.x.as_field_group }}`); "django.forms" (below) keeps
+# Django's own widget templates findable by that renderer.
+FORM_RENDERER = "safety_reset.core.forms.FormRenderer"
 
 TEMPLATES = [
     {

@@ -120,7 +120,7 @@ def test_owner_registers_a_seen_agent_and_gates_it(page, checkout, screenshot):
     page.get_by_label("Named approver (email)").fill(senior.email)
     page.get_by_role("button", name="Record the gate").click()
     page.wait_for_load_state("networkidle")
-    assert page.locator("#id_evidence-error").is_visible()
+    assert page.locator("#id_evidence_error").is_visible()
     page.get_by_label("Named approver (email)").fill(senior.email)
     page.get_by_label("Evidence of the gate").fill(
         "https://ci.example.test/checkout-payments/environments/production: required reviewer"

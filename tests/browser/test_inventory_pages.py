@@ -143,7 +143,7 @@ def test_program_manager_manages_inventory_and_catalog(page, screenshot):
     page.get_by_role("button", name="Add system").click()
     page.wait_for_load_state("networkidle")
     assert page.get_by_text("Nothing was saved.").is_visible()
-    error = page.locator("#id_senior_reviewer-error")
+    error = page.locator("#id_senior_reviewer_error")
     assert "cannot be the system's owner" in error.inner_text()
     assert page.input_value("#id_name") == "Payments Gateway"
     assert page.get_attribute("#id_senior_reviewer", "aria-invalid") == "true"

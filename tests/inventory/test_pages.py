@@ -7,6 +7,8 @@ only; everyone else gets 403 and anonymous visitors the sign-in page.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -394,8 +396,8 @@ def test_bad_input_is_a_field_error_keeps_input_and_saves_nothing(
     form = response.context["form"]
     assert message in " ".join(form.errors[field])
     html = response.content.decode()
-    assert f'id="id_{field}-error"' in html  # the message sits on its field
-    assert f'aria-describedby="id_{field}-error"' in html
+    assert f'id="id_{field}_error"' in html  # the message sits on its field
+    assert re.search(rf'aria-describedby="[^"]*\bid_{field}_error\b', html)  # and is announced
     assert "Nothing was saved" in html
     assert 'value="Kept Name"' in html  # what was typed is kept
     assert (System.objects.count(), Audit.objects.count()) == before
