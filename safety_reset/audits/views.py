@@ -34,6 +34,7 @@ from django_htmx.middleware import HtmxDetails
 from safety_reset.core.filtering import query_form
 from safety_reset.core.forms import add_service_errors
 from safety_reset.core.history import history
+from safety_reset.core.pages import page_or_piece
 from safety_reset.inventory.models import Person, System
 from safety_reset.inventory.permissions import (
     Permission,
@@ -388,9 +389,9 @@ def item_history(request: HtmxHttpRequest, program: str, slug: str, item_id: int
         "item": item,
         "history": _history(audit, item_ids=[item.pk]),
     }
-    if request.htmx:
-        return render(request, "components/_history.html", context)
-    return render(request, "audits/item_history.html", context)
+    return page_or_piece(
+        request, page="audits/item_history.html", piece="components/_history.html", context=context
+    )
 
 
 @login_required

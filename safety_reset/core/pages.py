@@ -1,4 +1,7 @@
-"""The one body of an add/edit page: a form, the service that writes, the page's answer.
+"""The pages' two shapes: an add/edit page (`form_page`) and a page with a piece htmx swaps
+(`page_or_piece`).
+
+The one body of an add/edit page: a form, the service that writes, the page's answer.
 
     return form_page(
         request,
@@ -25,6 +28,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 
 from .forms import add_service_errors
 
@@ -54,3 +58,29 @@ def form_page(
     else:
         status = 200
     return render(request, template, {"form": form, **(context or {})}, status=status)
+
+
+def page_or_piece(
+    request: HttpRequest,
+    *,
+    page: str,
+    piece: str,
+    context: dict[str, Any],
+    target: str | None = None,
+    page_only: Callable[[], Mapping[str, Any]] | None = None,
+) -> HttpResponse:
+    """The whole page, or, to an htmx request, only the piece it swaps (aimed at `target`
+    when one is named). A history restore (htmx asking again for a page it no longer has
+    cached) always gets the whole page. `page_only` adds what only the whole page shows.
+    The answer varies by `HX-Request`, so no cache serves the piece for the page."""
+    htmx: Any = getattr(request, "htmx", None)  # django-htmx's details, falsy without htmx
+    wants_piece = (
+        bool(htmx)
+        and not htmx.history_restore_request
+        and (target is None or htmx.target == target)
+    )
+    if not wants_piece and page_only is not None:
+        context = {**context, **page_only()}
+    response = render(request, piece if wants_piece else page, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

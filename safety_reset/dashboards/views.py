@@ -21,6 +21,7 @@ from safety_reset.audits.selectors import program_current
 from safety_reset.audits.views import program_of_request
 from safety_reset.catalog.models import Control
 from safety_reset.core.filtering import filtered, query_form, renamed_parameters
+from safety_reset.core.pages import page_or_piece
 from safety_reset.inventory.models import Org, Team
 from safety_reset.programs.models import Program
 from safety_reset.remediation.models import OPEN_TASK_STATES
@@ -39,12 +40,6 @@ def _program(slug: str) -> Program:
     return get_object_or_404(
         Program.objects.select_related("catalog").prefetch_related("phases"), slug=slug
     )
-
-
-def _htmx_target(request: HttpRequest) -> str | None:
-    """The element an htmx request will swap (django-htmx's `request.htmx`), else None."""
-    htmx = getattr(request, "htmx", None)
-    return htmx.target if htmx else None
 
 
 def _scope(request: HttpRequest, slug: str) -> Scope:
@@ -93,9 +88,13 @@ def program_overview(request: HttpRequest, slug: str) -> HttpResponse:
         "teams_total": len(teams),
         "sort": sort,
     }
-    if _htmx_target(request) == "team-table":
-        return render(request, "dashboards/partials/_team_table.html", context)
-    return render(request, "dashboards/overview.html", context)
+    return page_or_piece(
+        request,
+        page="dashboards/overview.html",
+        piece="dashboards/partials/_team_table.html",
+        context=context,
+        target="team-table",
+    )
 
 
 @login_required
@@ -120,9 +119,13 @@ def team_list(request: HttpRequest, slug: str) -> HttpResponse:
         "org": org,
         "orgs": orgs,
     }
-    if _htmx_target(request) == "team-table":
-        return render(request, "dashboards/partials/_team_table.html", context)
-    return render(request, "dashboards/team_list.html", context)
+    return page_or_piece(
+        request,
+        page="dashboards/team_list.html",
+        piece="dashboards/partials/_team_table.html",
+        context=context,
+        target="team-table",
+    )
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safety_reset.core.filtering import filtered, query_form
+from safety_reset.core.pages import page_or_piece
 from safety_reset.inventory.models import Person, System
 
 from . import selectors, services
@@ -36,9 +37,12 @@ def identity_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page}
-    if getattr(request, "htmx", False):
-        return render(request, "identities/partials/_identity_table.html", context)
-    return render(request, "identities/identity_list.html", context)
+    return page_or_piece(
+        request,
+        page="identities/identity_list.html",
+        piece="identities/partials/_identity_table.html",
+        context=context,
+    )
 
 
 @login_required

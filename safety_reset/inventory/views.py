@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from safety_reset.core.filtering import filtered, query_form
-from safety_reset.core.pages import form_page
+from safety_reset.core.pages import form_page, page_or_piece
 
 from . import selectors, services
 from .filters import PeopleSearchQuery, PersonFilter, SystemFilter, TeamAddQuery, TeamFilter
@@ -45,10 +45,13 @@ def system_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, filterset.qs),
         "can_manage": can_manage_program(person),
     }
-    if getattr(request, "htmx", False):
-        return render(request, "inventory/partials/_system_table.html", context)
-    context["changes"] = selectors.system_changes(limit=10)
-    return render(request, "inventory/system_list.html", context)
+    return page_or_piece(
+        request,
+        page="inventory/system_list.html",
+        piece="inventory/partials/_system_table.html",
+        context=context,
+        page_only=lambda: {"changes": selectors.system_changes(limit=10)},
+    )
 
 
 @login_required

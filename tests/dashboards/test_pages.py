@@ -234,6 +234,14 @@ def test_team_table_sorts_and_htmx_swaps_only_the_table(client, hand_program):
     body = partial.content.decode()
     assert body.lstrip().startswith('<div id="team-table">')
     assert "<html" not in body
+    assert "HX-Request" in partial["Vary"]
+    # An htmx request aimed at another element, or a history restore, gets the whole page.
+    for headers in (
+        {"HX-Request": "true", "HX-Target": "main"},
+        {"HX-Request": "true", "HX-Target": "team-table", "HX-History-Restore-Request": "true"},
+    ):
+        whole = client.get(_url("program-overview", {}), headers=headers)
+        assert "<html" in whole.content.decode()
 
 
 def test_team_tables_old_sort_bookmarks_move_to_ordering(client, hand_program):
