@@ -25,7 +25,10 @@ class TaskListQuery(forms.Form):
 
 
 class TaskForm(forms.Form):
-    """File or edit a task. The assignee choices are the system's people, given by the view."""
+    """File or edit a task. The assignee choices are the system's people, given by the view.
+    `{{ form }}` draws its fields the same way on every page that files or edits a task."""
+
+    template_name = "remediation/partials/_task_fields.html"
 
     title = forms.CharField(label="Title", required=False, max_length=300)
     assignee = forms.TypedChoiceField(label="Assignee", coerce=int, required=False)
