@@ -60,6 +60,15 @@ def _clear_cache() -> None:
 
 
 @pytest.fixture
+def worker(settings):
+    """A real Celery worker on this session's Redis broker (tests/celery_worker.py)."""
+    from tests.celery_worker import running_worker
+
+    with running_worker(settings.CELERY_BROKER_URL) as counter:
+        yield counter
+
+
+@pytest.fixture
 def person(db):
     return PersonFactory()
 

@@ -6,73 +6,24 @@ The worker runs in a thread and reads committed rows, hence transaction=True.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections.abc import Callable, Iterator
 
 import pytest
-from celery import signals
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from safety_reset.audits.models import ChecklistItem, Evidence
 from safety_reset.celery import app
 from safety_reset.identities import services, tasks
 from safety_reset.identities.models import Identity
+from tests.celery_worker import TaskCounter, wait_until
 
 from .conftest import Register
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 
 
-class Done:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.published = 0
-        self.finished = 0
-
-    def on_publish(self, **_: object) -> None:
-        with self.lock:
-            self.published += 1
-
-    def on_finish(self, **_: object) -> None:
-        with self.lock:
-            self.finished += 1
-
-    def all_done(self) -> bool:
-        with self.lock:
-            return self.finished == self.published
-
-
-@pytest.fixture
-def worker(settings) -> Iterator[Done]:
-    app.conf.broker_url = settings.CELERY_BROKER_URL
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    done = Done()
-    signals.after_task_publish.connect(done.on_publish, weak=False)
-    signals.task_postrun.connect(done.on_finish, weak=False)
-    try:
-        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-            yield done
-    finally:
-        signals.after_task_publish.disconnect(done.on_publish)
-        signals.task_postrun.disconnect(done.on_finish)
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the worker")
-
-
-def _run(worker: Done) -> None:
+def _run(worker: TaskCounter) -> None:
     tasks.reevaluate_lapsed_attestations.delay()
-    _wait(lambda: worker.published > 0 and worker.all_done())
+    wait_until(lambda: worker.published > 0 and worker.all_done())
 
 
 def _state() -> list[tuple]:

@@ -7,16 +7,14 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
-from safety_reset.celery import app
 from safety_reset.inventory.models import Repository
 from safety_reset.repo_status import tasks
 from safety_reset.repo_status.models import WebhookDelivery
+from tests.celery_worker import wait_until
 from tests.factories import RepositoryFactory
 
 from . import webhook_schema
@@ -55,26 +53,6 @@ def _review_payload(full_name):
     )
 
 
-@pytest.fixture
-def worker(settings) -> Iterator[None]:
-    """A real Celery worker on this session's Redis broker, in a thread."""
-    app.conf.broker_url = settings.CELERY_BROKER_URL
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-        yield
-
-
-def _wait(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the worker")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.celery
 def test_signed_delivery_reaches_the_worker_once(web, github, system, worker):
@@ -83,8 +61,8 @@ def test_signed_delivery_reaches_the_worker_once(web, github, system, worker):
     body = _review_payload("acme/shop")
     first = _post(web, "pull_request_review", body)
     assert first.status_code == 202
-    _wait(lambda: Repository.objects.get(pk=repo.pk).last_success_at is not None)
-    _wait(lambda: WebhookDelivery.objects.filter(processed_at__isnull=False).exists())
+    wait_until(lambda: Repository.objects.get(pk=repo.pk).last_success_at is not None)
+    wait_until(lambda: WebhookDelivery.objects.filter(processed_at__isnull=False).exists())
     pulled = len(github.log)
     assert ("/repos/acme/shop", 200) in github.log
     again = _post(web, "pull_request_review", body)  # GitHub redelivers the same id
