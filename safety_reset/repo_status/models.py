@@ -88,3 +88,35 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class ReviewGateStatus(models.Model):
+    """The last commit status the review gate posted on a pull request's head commit: the
+    gate posts only when the state or the description changes (GitHub keeps every status it
+    is sent, so posting the same one again would only add noise and spend rate limit)."""
+
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="gate_statuses"
+    )
+    sha = models.CharField(max_length=64)
+    context = models.CharField(max_length=100)
+    pull_number = models.PositiveIntegerField()
+    state = models.CharField(max_length=20)
+    description = models.CharField(max_length=140)
+    target_url = models.URLField(max_length=500, blank=True)
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-posted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "sha", "context"], name="gate_status_unique_per_commit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "success", "failure", "error"]),
+                name="gate_status_state_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.sha[:7]} {self.state}"

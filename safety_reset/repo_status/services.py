@@ -26,7 +26,7 @@ from safety_reset.catalog.models import Evaluation
 from safety_reset.inventory.models import Provider, Repository, System
 
 from .identity import Kind
-from .models import ChangeReviewRecord
+from .models import ChangeReviewRecord, ReviewGateStatus
 from .providers.base import (
     ChangeData,
     ChangesPage,
@@ -39,8 +39,10 @@ from .providers.http import GitHubClient, RequestStats
 from .rules import (
     AI_REVIEW_CONTROL,
     AUTOMATED_CONTROLS,
+    REVIEW_GATE_CONTEXT,
     AiPolicy,
     Seniors,
+    gate_status,
     protection_verdicts,
     review_verdict,
 )
@@ -55,6 +57,7 @@ class SyncResult:
     changes: int = 0
     error: ProviderError | None = None
     items_checked: int = 0
+    gate_posted: int = 0  # commit statuses the review gate posted
     stats: RequestStats = field(default_factory=RequestStats)
 
     @property
@@ -112,6 +115,8 @@ def repository_sync(
     try:
         provider = repository_provider(repository=repository, client=client)
         result.changes = _pull(repository=repository, provider=provider, now=now, since=since)
+        if isinstance(provider, GitHubProvider) and gate_applies(repository=repository):
+            result.gate_posted = review_gate_sync(repository=repository, provider=provider)
     except ProviderError as exc:
         result.error = exc
         logger.warning("Pulling %s failed: %s", repository, exc)
@@ -220,6 +225,123 @@ def change_store(
             create_defaults={**defaults, "number": (last or 0) + 1},
         )
         return record
+
+
+# --- The review gate ------------------------------------------------------------------------
+
+
+def gate_applies(*, repository: Repository) -> bool:
+    """The review gate posts on GitHub repositories of active Tier-1 systems (REPO_REVIEW_GATE)."""
+    system = repository.system
+    return bool(
+        settings.REPO_REVIEW_GATE
+        and repository.provider == Provider.GITHUB
+        and system.tier == 1
+        and system.is_active
+    )
+
+
+def _gate_target_url(system: System) -> str:
+    from django.urls import reverse
+
+    return settings.SITE_URL.rstrip("/") + reverse("audits:system", args=[system.slug])
+
+
+def review_gate_sync(*, repository: Repository, provider: GitHubProvider) -> int:
+    """The periodic safety net: the gate's status on every open pull request of the repository.
+    Returns how many statuses were posted (none when every one already says the same)."""
+    policy = AiPolicy.from_settings()
+    seniors = Seniors.of([repository.system.senior_reviewer])
+    posted = 0
+    for change in provider.open_changes():
+        posted += review_gate_post(
+            repository=repository, provider=provider, change=change, policy=policy, seniors=seniors
+        )
+    return posted
+
+
+def review_gate_pull_request(
+    *, repository: Repository, number: int, client: GitHubClient | None = None
+) -> bool:
+    """The gate for one pull request a webhook named (opened, synchronize, reopened, labeled,
+    a review): re-read it and post its status if it changed. False when nothing was posted
+    (closed, not a gated repository, or the same status as last time)."""
+    if not gate_applies(repository=repository):
+        return False
+    own = client is None
+    client = client or github_client()
+    try:
+        provider = GitHubProvider(
+            client=client,
+            full_name=repository.full_name,
+            default_branch=repository.default_branch,
+        )
+        change = provider.open_change(number)
+        if change is None:
+            return False
+        return review_gate_post(
+            repository=repository,
+            provider=provider,
+            change=change,
+            policy=AiPolicy.from_settings(),
+            seniors=Seniors.of([repository.system.senior_reviewer]),
+        )
+    finally:
+        if own:
+            client.close()
+
+
+def review_gate_post(
+    *,
+    repository: Repository,
+    provider: GitHubProvider,
+    change: ChangeData,
+    policy: AiPolicy,
+    seniors: Seniors,
+) -> bool:
+    """Post the gate's status on the change's head commit unless the same state and description
+    were posted there already. The verdict is `rules.review_verdict`, the very function whose
+    verdict the compliance figures store for merged changes.
+
+    The row of (repository, head, context) is locked while posting, so a webhook and the
+    periodic sync racing on the same pull request post once."""
+    if not change.head_sha:
+        return False
+    verdict = review_verdict(change, policy=policy, seniors=seniors)
+    state, description = gate_status(verdict, seniors=seniors)
+    target_url = _gate_target_url(repository.system)
+    with transaction.atomic():
+        row, created = ReviewGateStatus.objects.select_for_update().get_or_create(
+            repository=repository,
+            sha=change.head_sha[:64],
+            context=REVIEW_GATE_CONTEXT,
+            defaults={
+                "pull_number": change.number,
+                "state": state,
+                "description": description,
+                "target_url": target_url,
+                "posted_at": timezone.now(),
+            },
+        )
+        if not created and (row.state, row.description, row.target_url) == (
+            state,
+            description,
+            target_url,
+        ):
+            return False
+        provider.post_status(
+            sha=change.head_sha,
+            state=state,
+            description=description,
+            target_url=target_url,
+            context=REVIEW_GATE_CONTEXT,
+        )
+        if not created:
+            row.pull_number = change.number
+            row.state, row.description, row.target_url = state, description, target_url
+            row.posted_at = timezone.now()
+            row.save()
+    return True
 
 
 # --- Evaluation ------------------------------------------------------------------------------

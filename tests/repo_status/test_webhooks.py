@@ -7,19 +7,17 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 
-from safety_reset.celery import app
 from safety_reset.inventory.models import Repository
 from safety_reset.repo_status import tasks
 from safety_reset.repo_status.models import WebhookDelivery
 from tests.factories import RepositoryFactory
 
 from . import webhook_schema
+from .conftest import wait_for as _wait
 from .github_fake import FakeRepo, classic_protection
 
 pytestmark = pytest.mark.django_db
@@ -53,26 +51,6 @@ def _review_payload(full_name):
         "pull-request-review-submitted",
         repository={"full_name": full_name, "name": name, "owner": {"login": owner}},
     )
-
-
-@pytest.fixture
-def worker(settings) -> Iterator[None]:
-    """A real Celery worker on this session's Redis broker, in a thread."""
-    app.conf.broker_url = settings.CELERY_BROKER_URL
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-        yield
-
-
-def _wait(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the worker")
 
 
 @pytest.mark.django_db(transaction=True)
