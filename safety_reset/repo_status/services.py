@@ -24,6 +24,7 @@ from safety_reset.audits.models import ChecklistItem
 from safety_reset.audits.services import item_record_check
 from safety_reset.catalog.models import Evaluation
 from safety_reset.inventory.models import Provider, Repository, System
+from safety_reset.programs.models import Program
 
 from .identity import Kind
 from .models import ChangeReviewRecord, ReviewGateStatus
@@ -106,7 +107,9 @@ def repository_sync(
     ProviderError: the error is recorded on the repository and returned in the result.
 
     `since` backfills: every change merged since then is read again (and upserted), whatever
-    the stored watermark; without it a first pull reads REPO_CHANGES_WINDOW_DAYS back."""
+    the stored watermark. Without it the pull reaches back to `changes_reach` (the start of
+    the system's earliest open program, less REPO_PROGRAM_LOOKBACK_DAYS), and backfills by
+    itself when the repository was never read that far back."""
     now = now or timezone.now()
     result = SyncResult(repository_id=repository.pk)
     own_client = client is None and repository.provider == Provider.GITHUB
@@ -158,7 +161,11 @@ def _pull(
     system = repository.system
     policy = AiPolicy.from_settings()
     seniors = Seniors.of([system.senior_reviewer])
-    window_start = since or now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    reach = changes_reach(system=system, now=now)
+    earliest = _parse(status.get("changes_since"))
+    if since is None and earliest is not None and reach < earliest:
+        since = reach  # never read this far back (a new program, or an older pull's window)
+    window_start = since or reach
     watermark = "" if since else str(status.get("changes_watermark", ""))
     page = ChangesPage()
     stored = 0
@@ -169,13 +176,48 @@ def _pull(
         stored += 1
     status["changes_watermark"] = page.watermark
     status["changes_read_at"] = now.isoformat()
-    earliest = status.get("changes_since")
-    if not earliest or window_start.isoformat() < earliest:
+    if earliest is None or window_start < earliest:
         status["changes_since"] = window_start.isoformat()  # how far back changes were read
     repository.status = status
     repository.last_success_at = now
     repository.save(update_fields=["status", "last_success_at", "updated_at"])
     return stored
+
+
+def _parse(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def program_start(*, system: System) -> dt.datetime | None:
+    """When the earliest open program auditing the system started: midnight of its start date
+    in the program's time zone. None when no open program audits it."""
+    from zoneinfo import ZoneInfo
+
+    first = (
+        Program.objects.filter(audits__system=system, closed_at__isnull=True)
+        .order_by("start_date")
+        .values_list("start_date", "time_zone")
+        .first()
+    )
+    if first is None:
+        return None
+    start_date, time_zone = first
+    return dt.datetime.combine(start_date, dt.time.min, tzinfo=ZoneInfo(time_zone))
+
+
+def changes_reach(*, system: System, now: dt.datetime) -> dt.datetime:
+    """How far back a pull of the system's repositories reads merged changes: the program's
+    start less REPO_PROGRAM_LOOKBACK_DAYS, or REPO_CHANGES_WINDOW_DAYS back without a program."""
+    started = program_start(system=system)
+    if started is None:
+        return now - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    return started - dt.timedelta(days=settings.REPO_PROGRAM_LOOKBACK_DAYS)
 
 
 def change_store(
@@ -406,7 +448,9 @@ def control_verdicts(
             per_control.setdefault(key, []).append(detail)
     read = [r for r in repositories if "changes_watermark" in r.status]
     if read:
-        per_control[AI_REVIEW_CONTROL] = _ai_review_details(read, checked_at)
+        per_control[AI_REVIEW_CONTROL] = _ai_review_details(
+            read, checked_at, started=program_start(system=system)
+        )
     verdicts: dict[str, tuple[bool | None, str, dict[str, Any]]] = {}
     for key, details in per_control.items():
         if key not in AUTOMATED_CONTROLS:
@@ -428,9 +472,18 @@ def control_verdicts(
 
 
 def _ai_review_details(
-    repositories: list[Repository], checked_at: dt.datetime
+    repositories: list[Repository], checked_at: dt.datetime, *, started: dt.datetime | None
 ) -> list[dict[str, Any]]:
-    window_start = checked_at - dt.timedelta(days=settings.REPO_CHANGES_WINDOW_DAYS)
+    """Every AI-assisted change merged since the program started (without a program: in the
+    last REPO_CHANGES_WINDOW_DAYS). A repository whose changes were not read back to the
+    program's start is not yet checked: unknown, neither passing nor failing."""
+    days = settings.REPO_CHANGES_WINDOW_DAYS
+    window_start = started or checked_at - dt.timedelta(days=days)
+    period = (
+        f"since the program started on {started.date():%Y-%m-%d}"
+        if started
+        else f"in the last {days} days"
+    )
     records = ChangeReviewRecord.objects.filter(
         repository__in=repositories, ai_assisted=True, merged_at__gte=window_start
     ).order_by("-merged_at")
@@ -441,21 +494,31 @@ def _ai_review_details(
     for repo in repositories:
         ai = by_repo.get(repo.pk, [])
         bad = [r for r in ai if not r.compliant]
-        days = settings.REPO_CHANGES_WINDOW_DAYS
+        read_since = _parse(repo.status.get("changes_since"))
+        passing: bool | None = not bad
         if not ai:
-            why = f"No AI-assisted change merged in the last {days} days."
+            why = f"No AI-assisted change merged {period}."
         elif not bad:
-            why = f"All {len(ai)} AI-assisted change(s) of the last {days} days were reviewed by the rule."
+            why = f"All {len(ai)} AI-assisted change(s) merged {period} were reviewed by the rule."
         else:
             numbers = ", ".join(f"#{r.number}" for r in bad[:10])
-            why = f"{len(bad)} of {len(ai)} AI-assisted change(s) lack the required review: {numbers}."
+            why = f"{len(bad)} of {len(ai)} AI-assisted change(s) merged {period} lack the required review: {numbers}."
+        if not bad and started is not None and (read_since is None or read_since > started):
+            # What was read may prove a failure; it cannot prove every change since the start.
+            passing = None
+            when = f"{read_since.date():%Y-%m-%d}" if read_since else "nowhere"
+            why = (
+                f"Not yet checked: changes were read back to {when} only, and the program "
+                f"started on {started.date():%Y-%m-%d}."
+            )
         details.append(
             {
                 "repository": repo.full_name or repo.url,
                 "provider": repo.provider,
                 "source": repo.status.get("source_url", repo.url),
                 "read_at": repo.status.get("changes_read_at"),
-                "passing": not bad,
+                "read_since": repo.status.get("changes_since"),
+                "passing": passing,
                 "why": why,
                 "ai_assisted": len(ai),
                 "non_compliant": [
