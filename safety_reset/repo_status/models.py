@@ -70,6 +70,21 @@ class ChangeReviewRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.repository} #{self.number}"
 
+    def commit_url(self, sha: str) -> str:
+        """The provider's page of one commit of the change; "" where there is no web page
+        (plain git). Reads only the repository row (select_related it in lists)."""
+        repo = self.repository
+        base = (repo.url or "").removesuffix(".git").rstrip("/")
+        if not sha or repo.provider != "github" or not base.startswith(("https://", "http://")):
+            return ""
+        return f"{base}/commit/{sha}"
+
+    @property
+    def commits(self) -> list[tuple[str, str]]:
+        """(short sha, URL or "") of the change's commit and, when it differs, its head."""
+        shas = [s for s in dict.fromkeys([self.sha, self.head_sha]) if s]
+        return [(s[:7], self.commit_url(s)) for s in shas]
+
 
 class WebhookDelivery(models.Model):
     """One GitHub webhook delivery received, by its X-GitHub-Delivery id: a redelivery of the
