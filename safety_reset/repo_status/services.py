@@ -1,8 +1,9 @@
 """Writes of repo_status: pull a repository, store its merged changes, evaluate the controls.
 
 `repository_sync` is the one door (the Celery task, `manage.py sync_repos` and tests call it):
-it reads the repository through its provider, saves the state as soon as it is read, upserts one
-ChangeReviewRecord per merged change as each arrives, and evaluates the automated controls of
+it reads the repository through its provider, saves the state as soon as it is read, upserts the
+merged changes (one ChangeReviewRecord each) in batches of STORE_BATCH, a fixed number of
+queries per batch (`changes_store`), and evaluates the automated controls of
 every audit of the system through `audits.services.item_record_check`. A failure half-way keeps
 everything already stored: the watermark only moves once every change up to it is stored, so the
 next pull starts from the same place and re-reads (through 304s) what it already had.
@@ -50,6 +51,7 @@ from .rules import (
 
 logger = logging.getLogger(__name__)
 SNAPSHOT_CHANGES_LIMIT = 20
+STORE_BATCH = 500  # changes written per set-based upsert (a fixed number of queries each)
 
 
 @dataclass
@@ -169,11 +171,23 @@ def _pull(
     watermark = "" if since else str(status.get("changes_watermark", ""))
     page = ChangesPage()
     stored = 0
-    for change in provider.merged_changes(
-        watermark=watermark, window_start=window_start, result=page
-    ):
-        change_store(repository=repository, change=change, policy=policy, seniors=seniors)
-        stored += 1
+    batch: list[ChangeData] = []
+    try:
+        for change in provider.merged_changes(
+            watermark=watermark, window_start=window_start, result=page
+        ):
+            batch.append(change)
+            if len(batch) >= STORE_BATCH:
+                stored += changes_store(
+                    repository=repository, changes=batch, policy=policy, seniors=seniors
+                )
+                batch = []
+    finally:
+        # An error half-way keeps every change read so far (the watermark does not move).
+        if batch:
+            stored += changes_store(
+                repository=repository, changes=batch, policy=policy, seniors=seniors
+            )
     status["changes_watermark"] = page.watermark
     status["changes_read_at"] = now.isoformat()
     if earliest is None or window_start < earliest:
@@ -220,17 +234,35 @@ def changes_reach(*, system: System, now: dt.datetime) -> dt.datetime:
     return started - dt.timedelta(days=settings.REPO_PROGRAM_LOOKBACK_DAYS)
 
 
-def change_store(
-    *, repository: Repository, change: ChangeData, policy: AiPolicy, seniors: Seniors
-) -> ChangeReviewRecord:
-    """Upsert one merged change with the review rule's verdict: by (repository, number) for a
-    pull request, by (repository, sha) for a change without a number (plain git), which is
-    numbered after the repository's last one the first time it is seen."""
+_STORED_FIELDS = [
+    "title",
+    "url",
+    "author_login",
+    "merged_at",
+    "head_sha",
+    "sha",
+    "bot_author",
+    "ai_assisted",
+    "ai_signals",
+    "approvals",
+    "approval_count",
+    "senior_approved",
+    "compliant",
+    "last_push_at",
+    "findings",
+    "fetched_at",
+]
+
+
+def _stored_values(change: ChangeData, *, policy: AiPolicy, seniors: Seniors) -> dict[str, Any]:
+    """The columns of a change's record: what the provider said and the review rule's verdict."""
+    if change.merged_at is None:
+        raise ProviderError(f"Change {change.number or change.sha} is not merged.")
     verdict = review_verdict(change, policy=policy, seniors=seniors)
     author_kind = policy.kind(
         login=change.author_login, email=change.author_email, is_app=change.author_is_bot
     )
-    defaults = {
+    return {
         "title": change.title[:500],
         "url": change.url[:500],
         "author_login": (change.author_login or change.author_email)[:100],
@@ -247,6 +279,81 @@ def change_store(
         "last_push_at": change.last_push_at,
         "findings": verdict.findings,
     }
+
+
+def changes_store(
+    *, repository: Repository, changes: list[ChangeData], policy: AiPolicy, seniors: Seniors
+) -> int:
+    """Upsert a batch of merged changes in a fixed number of queries, whatever its size:
+    pull requests by (repository, number) in one INSERT … ON CONFLICT DO UPDATE; changes
+    without a number (plain git) by (repository, sha): the repository row locked (so two
+    pulls cannot hand out the same number), the batch's known shas read in one query, the new
+    ones numbered after the repository's last and inserted in one statement, the known ones
+    updated in one. Same rows as `change_store` one at a time. Returns how many were stored."""
+    if not changes:
+        return 0
+    now = timezone.now()
+    numbered: dict[int, dict[str, Any]] = {}
+    by_sha: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        values = {**_stored_values(change, policy=policy, seniors=seniors), "fetched_at": now}
+        if change.number:
+            numbered[change.number] = values
+        elif change.sha:
+            by_sha[change.sha[:64]] = values  # the last reading of a sha wins
+        else:
+            raise ProviderError("A change without a number needs its commit sha.")
+    with transaction.atomic():
+        if numbered:
+            ChangeReviewRecord.objects.bulk_create(
+                [
+                    ChangeReviewRecord(repository=repository, number=number, **values)
+                    for number, values in numbered.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["repository", "number"],
+                update_fields=_STORED_FIELDS,
+                batch_size=STORE_BATCH,
+            )
+        if by_sha:
+            Repository.objects.select_for_update().filter(pk=repository.pk).first()
+            known = {
+                r.sha: r
+                for r in ChangeReviewRecord.objects.filter(
+                    repository=repository, sha__in=list(by_sha)
+                )
+            }
+            last = (
+                ChangeReviewRecord.objects.filter(repository=repository).aggregate(n=Max("number"))[
+                    "n"
+                ]
+                or 0
+            )
+            new = []
+            for sha, values in by_sha.items():
+                record = known.get(sha)
+                if record is None:
+                    last += 1
+                    new.append(ChangeReviewRecord(repository=repository, number=last, **values))
+                else:
+                    for name, value in values.items():
+                        setattr(record, name, value)
+            ChangeReviewRecord.objects.bulk_create(new, batch_size=STORE_BATCH)
+            if known:
+                ChangeReviewRecord.objects.bulk_update(
+                    list(known.values()), _STORED_FIELDS, batch_size=STORE_BATCH
+                )
+    return len(numbered) + len(by_sha)
+
+
+def change_store(
+    *, repository: Repository, change: ChangeData, policy: AiPolicy, seniors: Seniors
+) -> ChangeReviewRecord:
+    """Upsert one merged change with the review rule's verdict: by (repository, number) for a
+    pull request, by (repository, sha) for a change without a number (plain git), which is
+    numbered after the repository's last one the first time it is seen. (A pull stores its
+    changes in batches through `changes_store`, which writes the same rows.)"""
+    defaults = _stored_values(change, policy=policy, seniors=seniors)
     with transaction.atomic():
         if change.number:
             record, _ = ChangeReviewRecord.objects.update_or_create(
