@@ -37,6 +37,9 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"),
     ("get", "/repos/{owner}/{repo}/codeowners/errors"),
+    # The review gate (repo_status/gate.py): open pull requests and the status it posts.
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+    ("post", "/repos/{owner}/{repo}/statuses/{sha}"),
 )
 
 # Documentation that the tests never read; dropping it keeps the committed file small.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -403,13 +404,21 @@ class SystemImportViewSet(viewsets.GenericViewSet[System]):
         return Response(ImportResultSerializer(body).data)
 
 
+class RepositoryFilter(django_filters.FilterSet):
+    system = django_filters.CharFilter(field_name="system__slug", help_text="System slug.")
+
+    class Meta:
+        model = Repository
+        fields = ["system", "provider"]
+
+
 @extend_schema_view(list=extend_schema(description="Repositories of the systems one may see."))
 class RepositoryViewSet(viewsets.ReadOnlyModelViewSet[Repository]):
     """Repositories of the systems the person may see (changed through their system)."""
 
     serializer_class = RepositorySerializer
     permission_classes = [IsActivePerson]
-    filterset_fields = ["provider"]
+    filterset_class = RepositoryFilter
     ordering_fields = ["full_name", "id"]
     ordering = ["full_name"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from safety_reset.core.admin import HTTPS_URL_FIELDS, WorkflowRecordAdmin
-from safety_reset.repo_status.models import ChangeReviewRecord, WebhookDelivery
+from safety_reset.repo_status.models import ChangeReviewRecord, ReviewGateStatus, WebhookDelivery
 
 
 @admin.register(ChangeReviewRecord)
@@ -58,4 +58,18 @@ class WebhookDeliveryAdmin(WorkflowRecordAdmin):
     list_filter = ["event"]
     search_fields = ["delivery_id", "repository_full_name"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(ReviewGateStatus)
+class ReviewGateStatusAdmin(WorkflowRecordAdmin):
+    """Read-only: the review gate's last status per head commit, as it posted it to GitHub."""
+
+    formfield_overrides = HTTPS_URL_FIELDS
+    list_display = ["__str__", "pull_number", "state", "description", "posted_at"]
+    list_select_related = ["repository"]
+    list_filter = ["state"]
+    search_fields = ["sha", "repository__full_name"]
+    search_help_text = "Commit SHA or repository."
+    autocomplete_fields = ["repository"]
     show_full_result_count = False

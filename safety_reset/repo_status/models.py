@@ -70,6 +70,21 @@ class ChangeReviewRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.repository} #{self.number}"
 
+    def commit_url(self, sha: str) -> str:
+        """The provider's page of one commit of the change; "" where there is no web page
+        (plain git). Reads only the repository row (select_related it in lists)."""
+        repo = self.repository
+        base = (repo.url or "").removesuffix(".git").rstrip("/")
+        if not sha or repo.provider != "github" or not base.startswith(("https://", "http://")):
+            return ""
+        return f"{base}/commit/{sha}"
+
+    @property
+    def commits(self) -> list[tuple[str, str]]:
+        """(short sha, URL or "") of the change's commit and, when it differs, its head."""
+        shas = [s for s in dict.fromkeys([self.sha, self.head_sha]) if s]
+        return [(s[:7], self.commit_url(s)) for s in shas]
+
 
 class WebhookDelivery(models.Model):
     """One GitHub webhook delivery received, by its X-GitHub-Delivery id: a redelivery of the
@@ -88,3 +103,35 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class ReviewGateStatus(models.Model):
+    """The last commit status the review gate posted on a pull request's head commit: the
+    gate posts only when the state or the description changes (GitHub keeps every status it
+    is sent, so posting the same one again would only add noise and spend rate limit)."""
+
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="gate_statuses"
+    )
+    sha = models.CharField(max_length=64)
+    context = models.CharField(max_length=100)
+    pull_number = models.PositiveIntegerField()
+    state = models.CharField(max_length=20)
+    description = models.CharField(max_length=140)
+    target_url = models.URLField(max_length=500, blank=True)
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-posted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "sha", "context"], name="gate_status_unique_per_commit"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "success", "failure", "error"]),
+                name="gate_status_state_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository} {self.sha[:7]} {self.state}"

@@ -13,6 +13,10 @@
   not AI-assisted needs one approval from a human who did not write it.
 - `protection_verdicts`: the repository controls from a repository's last pulled status.
 
+- `gate_status`: what the review gate posts on an open pull request's head commit (a commit
+  status `code-safety-reset/review`), read off `review_verdict`'s verdict: pending with exactly
+  what is missing, success once the rule holds.
+
 The GitHub provider, the git provider and the review gate all call `review_verdict`.
 """
 
@@ -28,7 +32,14 @@ from .identity import IdentityPolicy, Kind, classify, noreply_login, parse_perso
 from .providers.base import ChangeData, ReviewData
 from .trailers import parse_trailers
 
-__all__ = ["AiPolicy", "Seniors", "ReviewVerdict", "parse_trailers", "review_verdict"]
+__all__ = [
+    "AiPolicy",
+    "ReviewVerdict",
+    "Seniors",
+    "gate_status",
+    "parse_trailers",
+    "review_verdict",
+]
 
 AI_REQUIRED_APPROVALS = 2
 OTHER_REQUIRED_APPROVALS = 1
@@ -98,6 +109,14 @@ class ReviewVerdict:
     @property
     def approval_count(self) -> int:
         return len(self.approvals)
+
+    @property
+    def missing_approvals(self) -> int:
+        """How many more counted approvals the rule needs (a senior's included)."""
+        more = max(0, self.needed - self.approval_count)
+        if self.ai_assisted and not self.senior_approved:
+            more = max(more, 1)  # the senior's approval is one more, whoever approved so far
+        return more
 
 
 def _co_authors(message: str) -> list[tuple[str, str]]:
@@ -225,6 +244,58 @@ def review_verdict(change: ChangeData, *, policy: AiPolicy, seniors: Seniors) ->
     )
 
 
+# --- The review gate ------------------------------------------------------------------------
+
+REVIEW_GATE_CONTEXT = "code-safety-reset/review"
+STATUS_DESCRIPTION_LIMIT = 140  # GitHub refuses a longer commit status description
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def gate_status(verdict: ReviewVerdict, *, seniors: Seniors) -> tuple[str, str]:
+    """(state, description) of the review gate's commit status for one open pull request.
+
+    The description says exactly what is missing, naming the senior reviewers when one of
+    theirs is, within GitHub's 140 characters (names that do not fit become "…")."""
+    approvals = _plural(verdict.approval_count, "human approval")
+    if verdict.compliant:
+        if verdict.ai_assisted:
+            return (
+                "success",
+                f"AI-assisted: {approvals} after the last push, one by a senior reviewer.",
+            )
+        return "success", f"Reviewed: {approvals} after the last push."
+    more = verdict.missing_approvals
+    needs = f"needs {more} more human approval{'' if more == 1 else 's'} after the last push"
+    if not verdict.ai_assisted:
+        return (
+            "pending",
+            f"Needs {_plural(more, 'human approval')} after the last push by someone who did not write it.",
+        )
+    if verdict.senior_approved:
+        return "pending", f"AI-assisted: {needs}."
+    head = f"AI-assisted: {needs}, one from a senior reviewer"
+    names = [f"@{x}" for x in sorted(seniors.logins)] or sorted(seniors.emails)
+    if not names:
+        return "pending", _fit(f"{head} (none is set for the system).")
+    text = f"{head}: "
+    for i, name in enumerate(names):
+        candidate = text + ("" if i == 0 else ", ") + name
+        rest = len(names) - i - 1
+        if len(candidate) + (3 if rest else 0) > STATUS_DESCRIPTION_LIMIT:
+            return "pending", _fit(text.rstrip(", ") + (", …" if i else "…"))
+        text = candidate
+    return "pending", _fit(text)
+
+
+def _fit(text: str) -> str:
+    if len(text) <= STATUS_DESCRIPTION_LIMIT:
+        return text
+    return text[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
+
+
 # --- Repository controls ---------------------------------------------------------------------
 
 PROTECTION_CONTROLS = (
@@ -235,7 +306,16 @@ PROTECTION_CONTROLS = (
 )
 CODEOWNERS_CONTROL = "codeowners"
 AI_REVIEW_CONTROL = "senior-signoff-ai"
-AUTOMATED_CONTROLS = (*PROTECTION_CONTROLS, CODEOWNERS_CONTROL, AI_REVIEW_CONTROL)
+# The default branch requires the review gate's status: the program's rule cannot be merged
+# around. Not in the default catalog v1 (published versions are frozen): a catalog gets it by
+# `control_add` on a draft version with this key, evaluation "automated".
+REVIEW_GATE_CONTROL = "review-gate-required"
+AUTOMATED_CONTROLS = (
+    *PROTECTION_CONTROLS,
+    CODEOWNERS_CONTROL,
+    AI_REVIEW_CONTROL,
+    REVIEW_GATE_CONTROL,
+)
 
 
 def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool | None, str]]:
@@ -290,9 +370,25 @@ def protection_verdicts(status: dict[str, Any]) -> dict[str, tuple[bool | None, 
         bool(checks),
         f"Required checks: {', '.join(checks)}." if checks else "No required status checks.",
     )
+    if REVIEW_GATE_CONTEXT in checks:
+        verdicts[REVIEW_GATE_CONTROL] = (
+            True,
+            f"Merging requires the {REVIEW_GATE_CONTEXT} status ({where}).",
+        )
+    else:
+        verdicts[REVIEW_GATE_CONTROL] = (
+            False,
+            f"Merging does not require the {REVIEW_GATE_CONTEXT} status: add it to the "
+            f"required status checks of a ruleset or the branch protection ({where}).",
+        )
     if unknown:
         # What was read may prove a control passes; it cannot prove one fails.
-        for key in ("two-person-review", "stale-review-dismissal", "required-checks"):
+        for key in (
+            "two-person-review",
+            "stale-review-dismissal",
+            "required-checks",
+            REVIEW_GATE_CONTROL,
+        ):
             if verdicts[key][0] is False:
                 verdicts[key] = (None, f"Unknown: {unknown}")
     return verdicts

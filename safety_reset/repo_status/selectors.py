@@ -13,7 +13,7 @@ from django.utils import timezone
 from safety_reset.inventory.models import Repository, System
 
 from .models import ChangeReviewRecord
-from .rules import protection_verdicts
+from .rules import REVIEW_GATE_CONTEXT, protection_verdicts
 
 PANEL_CHANGES_LIMIT = 10
 
@@ -41,6 +41,18 @@ class RepositoryRow:
     @property
     def observable(self) -> bool:
         return bool(self.protection.get("observable"))
+
+    @property
+    def gate_context(self) -> str:
+        return REVIEW_GATE_CONTEXT
+
+    @property
+    def gate_required(self) -> bool | None:
+        """Whether branch protection or a ruleset requires the review gate's status to merge;
+        None when part of the protection could not be read and it is not seen required."""
+        if REVIEW_GATE_CONTEXT in (self.protection.get("required_checks") or []):
+            return True
+        return None if self.protection.get("unknown") else False
 
 
 @dataclass

@@ -7,7 +7,9 @@ an idempotent upsert, and a per-repository lock skips a pull already running els
 
 from __future__ import annotations
 
+import logging
 import random
+from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
@@ -15,7 +17,9 @@ from django.core.cache import cache
 from safety_reset.inventory.models import Repository
 
 from . import selectors, services
-from .providers.base import RateLimitedError, TransientError
+from .providers.base import ProviderError, RateLimitedError, TransientError
+
+logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 5
 LOCK_SECONDS = 600
@@ -66,9 +70,36 @@ def sync_repository(self, repository_id: int) -> bool:
     return result.ok
 
 
+# The pull request events after which the review gate re-posts (a closed one has no gate).
+GATE_EVENTS = {"pull_request", "pull_request_review"}
+
+
+def _gate_delivery(delivery: Any, repository_ids: list[int]) -> None:
+    """The review gate for the pull request a delivery names, at once (the re-pull queued
+    after it posts nothing more when nothing changed). A failure is logged: the periodic sync
+    posts it later."""
+    pull = delivery.payload.get("pull_request") or {}
+    number = pull.get("number")
+    if (
+        delivery.event not in GATE_EVENTS
+        or delivery.action == "closed"
+        or not isinstance(number, int)
+    ):
+        return
+    for repository in Repository.objects.filter(pk__in=repository_ids).select_related(
+        "system__senior_reviewer"
+    ):
+        try:
+            services.review_gate_pull_request(repository=repository, number=number)
+        except ProviderError as exc:
+            logger.warning("Review gate on %s #%s failed: %s", repository, number, exc)
+
+
 @shared_task(ignore_result=True, acks_late=True)
 def handle_delivery(delivery_pk: int) -> int:
-    """Re-pull every repository a webhook delivery is about; returns how many were queued."""
+    """Re-pull every repository a webhook delivery is about; returns how many were queued.
+    A pull request or review event first updates the review gate's status of that pull
+    request."""
     from django.utils import timezone
 
     from .models import WebhookDelivery
@@ -85,6 +116,7 @@ def handle_delivery(delivery_pk: int) -> int:
             "pk", flat=True
         )
     )
+    _gate_delivery(delivery, ids)
     for pk in ids:
         sync_repository.delay(pk)
     delivery.processed_at = timezone.now()

@@ -431,6 +431,13 @@ REPO_ETAG_TTL = env.int("REPO_ETAG_TTL", default=14 * 24 * 3600)
 # How far back the first pull of a repository reads merged changes; the AI-review control
 # looks at the changes merged in this window.
 REPO_CHANGES_WINDOW_DAYS = env.int("REPO_CHANGES_WINDOW_DAYS", default=30)
+# How far before its program's start a repository's first pull reaches back (days): the pull
+# reads every change merged since the earliest open program of the system started, less this;
+# the AI-review control judges those merged since the start. Without a program, the window above.
+REPO_PROGRAM_LOOKBACK_DAYS = env.int("REPO_PROGRAM_LOOKBACK_DAYS", default=0)
+# The review gate: a commit status `code-safety-reset/review` on the head of every open pull
+# request of a Tier-1 GitHub repository (the token needs Commit statuses: write).
+REPO_REVIEW_GATE = env.bool("REPO_REVIEW_GATE", default=True)
 # A label on a pull request that marks it AI-assisted.
 REPO_AI_LABELS = env.list("REPO_AI_LABELS", default=["ai-assisted"])
 # Who is an AI coding agent, by identity (never by name): GitHub logins and app bot accounts

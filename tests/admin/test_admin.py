@@ -37,7 +37,7 @@ from safety_reset.core.admin import EventAdmin, WorkflowRecordAdmin
 from safety_reset.identities.models import IdentityPolicy
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, System
-from safety_reset.repo_status.models import WebhookDelivery
+from safety_reset.repo_status.models import ReviewGateStatus, WebhookDelivery
 from tests.factories import (
     AuditFactory,
     CatalogFactory,
@@ -205,6 +205,21 @@ def _tokens(n: int) -> list[Any]:
     return [Token.objects.create(user=PersonFactory.create()) for _ in range(n)]
 
 
+def _gate_statuses(n: int) -> list[Any]:
+    return [
+        ReviewGateStatus.objects.create(
+            repository=RepositoryFactory.create(),
+            sha=f"{i:040}",
+            context="code-safety-reset/review",
+            pull_number=i + 1,
+            state="pending",
+            description="AI-assisted: needs 2 more human approvals after the last push",
+            posted_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        )
+        for i in range(n)
+    ]
+
+
 def _deliveries(n: int) -> list[Any]:
     return [
         WebhookDelivery.objects.create(delivery_id=f"d-{uuid.uuid4()}", event="push")
@@ -257,6 +272,7 @@ BUILDERS: dict[str, Callable[[int], list[Any]]] = {
     "notifications.NotificationLog": lambda n: NotificationLogFactory.create_batch(n),
     "dashboards.ProgressSnapshot": lambda n: ProgressSnapshotFactory.create_batch(n),
     "repo_status.WebhookDelivery": _deliveries,
+    "repo_status.ReviewGateStatus": _gate_statuses,
     "identities.Identity": lambda n: IdentityFactory.create_batch(n),
     "identities.IdentityPolicy": _policies,
     "identities.IdentityEvent": _events(
@@ -299,6 +315,7 @@ CHANGELIST_QUERIES: dict[str, int] = {
     "incidents.Incident": 7,
     "repo_status.ChangeReviewRecord": 4,
     "repo_status.WebhookDelivery": 5,
+    "repo_status.ReviewGateStatus": 5,
     "identities.Identity": 4,
     "identities.IdentityPolicy": 4,
     "identities.IdentityEvent": 5,
@@ -772,6 +789,7 @@ def test_workflow_models_are_the_expected_ones() -> None:
         "programs.Phase",
         "remediation.RemediationTask",
         "repo_status.ChangeReviewRecord",
+        "repo_status.ReviewGateStatus",
         "repo_status.WebhookDelivery",
     ]
 

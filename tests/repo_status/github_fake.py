@@ -47,6 +47,7 @@ class FakePull:
     updated_at: dt.datetime | None = None
     head_sha: str = ""
     author_bot: bool = False
+    open: bool = False  # an open pull request (merged_at None): the review gate's subject
     labels: list[str] = field(default_factory=list)
     assignees: list[str] = field(default_factory=list)
     title: str = ""
@@ -182,6 +183,8 @@ class FakeGitHub:
         self.faults: list[Fault] = []
         self.errors: list[str] = []
         self.log: list[tuple[str, int]] = []  # (path?query, status)
+        # Every commit status POSTed, as (owner/repo, sha, body), after its body validated.
+        self.posted: list[tuple[str, str, dict[str, Any]]] = []
         self._lock = threading.Lock()
 
     # --- scenario ----------------------------------------------------------------------------
@@ -255,8 +258,10 @@ class FakeGitHub:
             if fault.sleep:
                 time.sleep(fault.sleep)
             if fault.status:
-                self._check(template, fault.status, fault.body, full)
+                self._check(template, fault.status, fault.body, full, request.method)
                 return self._send(full, fault.status, fault.body, fault.headers)
+        if request.method == "POST":
+            return self._post(request, template, params, full)
         status, body, link = self._answer(template, params, query)
         self._check(template, status, body, full)
         if status != 200:
@@ -282,9 +287,40 @@ class FakeGitHub:
                     return fault
         return None
 
-    def _check(self, template: str, status: int, body: Any, full: str) -> None:
+    def _post(self, request: Request, template: str, params: dict[str, str], full: str) -> Response:
+        """POST /repos/{owner}/{repo}/statuses/{sha}, the one write the client makes."""
         try:
-            openapi.validate_response(template, "get", status, body)
+            body = json.loads(request.get_data() or b"null")
+            openapi.validate_request_body(template, "post", body)
+        except (ValueError, openapi.OpenAPIError) as exc:
+            self.errors.append(f"request POST {full}: {exc}")
+            return self._send(full, 400, {"message": str(exc), "documentation_url": "x"})
+        if template != "/repos/{owner}/{repo}/statuses/{sha}":
+            self.errors.append(f"unexpected POST {full}")
+            return self._send(full, 404, {"message": "Not Found", "documentation_url": "x"})
+        if len(body.get("description") or "") > 140:
+            # GitHub's own limit, not in the description: it answers 422.
+            self.errors.append(f"POST {full}: description longer than 140 characters")
+            return self._send(full, 422, {"message": "Validation Failed", "documentation_url": "x"})
+        full_name = f"{params['owner']}/{params['repo']}"
+        with self._lock:
+            self.posted.append((full_name, params["sha"], body))
+            number = len(self.posted)
+        answer = component(
+            "status",
+            id=number,
+            state=body["state"],
+            description=body.get("description"),
+            target_url=body.get("target_url"),
+            context=body.get("context", "default"),
+            creator=user("safety-reset-app[bot]", bot=True),
+        )
+        self._check(template, 201, answer, full, "post")
+        return self._send(full, 201, answer)
+
+    def _check(self, template: str, status: int, body: Any, full: str, method: str = "get") -> None:
+        try:
+            openapi.validate_response(template, method.lower(), status, body)
         except openapi.OpenAPIError as exc:
             self.errors.append(f"response {status} to {full}: {exc}")
 
@@ -352,8 +388,9 @@ class FakeGitHub:
                 return self._not_found()
             return 200, self._file(repo, params["path"]), ""
         if template == "/repos/{owner}/{repo}/pulls":
+            state = query.get("state", ["open"])[0]
             pulls = sorted(
-                repo.pulls,
+                [p for p in repo.pulls if state == "all" or p.open == (state == "open")],
                 key=lambda p: p.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC),
                 reverse=True,
             )
@@ -362,6 +399,12 @@ class FakeGitHub:
         pull = next((p for p in repo.pulls if p.number == number), None)
         if pull is None:
             return self._not_found()
+        if template == "/repos/{owner}/{repo}/pulls/{pull_number}":
+            simple = self._pull(repo, pull)
+            owner = user(repo.full_name.split("/")[0])
+            for side in ("head", "base"):  # the full pull request names who owns each side
+                simple[side] = {**simple[side], "user": owner}
+            return 200, component("pull-request", **simple), ""
         if template.endswith("/reviews"):
             return self._paged(
                 [self._review(pull, i, r) for i, r in enumerate(pull.reviews)],
@@ -430,7 +473,7 @@ class FakeGitHub:
         return component(
             "pull-request-simple",
             number=pull.number,
-            state="closed",
+            state="open" if pull.open else "closed",
             title=pull.title,
             html_url=base_url,
             user=user(pull.author, bot=pull.author_bot),
@@ -448,7 +491,7 @@ class FakeGitHub:
             ],
             assignees=[user(a) for a in pull.assignees],
             merged_at=ts(pull.merged_at) if pull.merged_at else None,
-            closed_at=ts(pull.merged_at or pull.updated_at),  # type: ignore[arg-type]
+            closed_at=None if pull.open else ts(pull.merged_at or pull.updated_at),  # type: ignore[arg-type]
             updated_at=ts(pull.updated_at),  # type: ignore[arg-type]
             head={"sha": pull.head_sha, "ref": f"change-{pull.number}"},
             base={"sha": "b" * 40, "ref": repo.default_branch},

@@ -140,6 +140,15 @@ def _check_param(raw: str, schema: dict[str, Any], what: str) -> None:
         raise OpenAPIError(f"{what}: {errors[0].message}")
 
 
+def validate_request_body(template: str, method: str, body: Any) -> None:
+    """A request's JSON body must match the operation's requestBody schema."""
+    operation = document()["paths"][template][method.lower()]
+    if "requestBody" not in operation:
+        raise OpenAPIError(f"{method.upper()} {template} takes no body")
+    pointer = _pointer("paths", template, method.lower(), "requestBody")
+    _validate(body, f"{pointer}/content/application~1json/schema", f"body of {method} {template}")
+
+
 def validate_response(template: str, method: str, status: int, body: Any) -> None:
     """The body must match the operation's schema for that status. A status the operation does
     not document (GitHub's edge answers 429 and 5xx for any operation) must be a basic error."""

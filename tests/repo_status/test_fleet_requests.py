@@ -62,9 +62,9 @@ def test_full_pull_then_unchanged_pull(github, senior, settings):
     full = _requests(first.getvalue())
     assert f"{total} repositories, {total} read, 0 failed" in first.getvalue()
     assert ChangeReviewRecord.objects.count() == total * PULLS_EACH
-    # Per repository: repository, branch, protection, rules, CODEOWNERS, its errors, pulls, and
-    # reviews + commits of each merged pull request.
-    assert full == total * (7 + 2 * PULLS_EACH)
+    # Per repository: repository, branch, protection, rules, CODEOWNERS, its errors, pulls, the
+    # open pulls (the review gate: none open here), and reviews + commits of each merged one.
+    assert full == total * (8 + 2 * PULLS_EACH)
     assert 304 not in github.statuses()
 
     github.reset_log()
@@ -72,9 +72,9 @@ def test_full_pull_then_unchanged_pull(github, senior, settings):
     call_command("sync_repos", stdout=second)
     unchanged = _requests(second.getvalue())
     assert set(github.statuses()) == {304}
-    # repository, branch, protection, rules, pulls: CODEOWNERS is not asked while the head is
-    # unchanged, and no pull request is newer than the watermark.
-    assert unchanged == total * 5
+    # repository, branch, protection, rules, pulls, open pulls: CODEOWNERS is not asked while
+    # the head is unchanged, and no pull request is newer than the watermark.
+    assert unchanged == total * 6
     assert Repository.objects.filter(last_error="").count() == total
     print(
         f"\nFull pull of {SYSTEMS} systems x {REPOSITORIES_EACH} repositories "

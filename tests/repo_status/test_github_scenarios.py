@@ -280,7 +280,7 @@ def test_pagination_over_several_pages(github, client, system):
     result = sync(repo, client)
     assert result.ok, result.error
     assert ChangeReviewRecord.objects.filter(repository=repo, compliant=True).count() == 7
-    pull_pages = [p for p, _ in github.log if "/pulls?" in p]
+    pull_pages = [p for p, _ in github.log if "/pulls?" in p and "state=closed" in p]
     assert len(pull_pages) == 4  # 7 pull requests, 2 per page
     review_pages = [p for p, _ in github.log if p.startswith("/repos/acme/pages/pulls/1/reviews")]
     assert len(review_pages) == 2  # 3 reviews, 2 per page
@@ -297,8 +297,9 @@ def test_second_pull_with_nothing_changed_is_304s_from_the_etag_cache(github, cl
     before = {r.number: (r.compliant, r.approval_count) for r in ChangeReviewRecord.objects.all()}
 
     assert sync(repo, client).ok
-    # Only conditional requests, all answered 304: repository, branch, protection, rules, pulls.
-    assert github.statuses() == [304] * 5
+    # Only conditional requests, all answered 304: repository, branch, protection, rules, pulls,
+    # open pulls (the review gate).
+    assert github.statuses() == [304] * 6
     assert {
         r.number: (r.compliant, r.approval_count) for r in ChangeReviewRecord.objects.all()
     } == before

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from safety_reset.audits.models import EvidenceKind, ItemStatus, SignOff, StatusSource
+from safety_reset.repo_status.rules import REVIEW_GATE_CONTEXT
 from tests.factories import SignOffFactory
 from tests.workflow import attest_passing
 
@@ -33,12 +34,18 @@ def test_compliant_repository_passes_every_automated_control(
 ):
     good = [p for p in _pulls() if p.number in (1, 6)]
     make_repo(
-        audit_system, github, FakeRepo("acme/good", protection=classic_protection(), pulls=good)
+        audit_system,
+        github,
+        FakeRepo(
+            "acme/good",
+            protection=classic_protection(checks=("ci/tests", REVIEW_GATE_CONTEXT)),
+            pulls=good,
+        ),
     )
     repo = audit_system.repositories.get()
     result = sync(repo, client)
     assert result.ok
-    assert result.items_checked == 6
+    assert result.items_checked == 7
     for key, item in _items(automated_audit).items():
         assert item.status == ItemStatus.PASSING, (key, item.reason)
         assert item.source == StatusSource.AUTOMATED
@@ -68,6 +75,7 @@ def test_failing_controls_get_reasons_and_evidence(github, client, automated_aud
         "required-checks",
         "codeowners",
         "senior-signoff-ai",
+        "review-gate-required",
     }
     assert "OrganizationAdmin" in items["no-admin-bypass"].reason
     assert "1 approving review" in items["two-person-review"].reason

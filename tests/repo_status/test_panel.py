@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
+from safety_reset.inventory.models import Provider
 from safety_reset.repo_status.selectors import repository_panel, review_compliance
 from tests.factories import ChangeReviewRecordFactory, PersonFactory, RepositoryFactory
 
@@ -68,3 +70,44 @@ def test_review_compliance_per_system_and_team(system):
     systems = type(system).objects.all()
     assert review_compliance(systems=systems) == {system.pk: (2, 1)}
     assert review_compliance(systems=systems, by="team_id") == {system.team_id: (2, 1)}
+
+
+def test_panel_links_each_change_to_its_commits(system):
+    github_repo = RepositoryFactory(
+        system=system, provider=Provider.GITHUB, url="https://github.com/acme/shop"
+    )
+    git_repo = RepositoryFactory(system=system, provider=Provider.GIT, url="/srv/git/tool.git")
+    ChangeReviewRecordFactory(
+        repository=github_repo, ai_assisted=True, sha="1" * 40, head_sha="2" * 40
+    )
+    ChangeReviewRecordFactory(
+        repository=git_repo, ai_assisted=True, sha="3" * 40, head_sha="3" * 40
+    )
+    web = Client()
+    web.force_login(system.owner)
+    html = web.get(reverse("repo_status:panel", args=[system.slug])).content.decode()
+    assert f'href="https://github.com/acme/shop/commit/{"1" * 40}"' in html
+    assert f'href="https://github.com/acme/shop/commit/{"2" * 40}"' in html
+    assert ">1111111</a>" in html
+    assert '<span class="mono">3333333</span>' in html  # plain git: no web page to link
+    assert "/commit/" + "3" * 40 not in html
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_rendered_panel_with_commit_links_has_a_fixed_query_count(
+    system, django_assert_num_queries, size
+):
+    for n in range(size):
+        repo = RepositoryFactory(
+            system=system, provider=Provider.GITHUB, url=f"https://github.com/acme/r{n}"
+        )
+        ChangeReviewRecordFactory(
+            repository=repo, ai_assisted=True, sha=f"{n:040}", head_sha=f"{n + 1:040}"
+        )
+    web = Client()
+    web.force_login(system.owner)
+    url = reverse("repo_status:panel", args=[system.slug])
+    web.get(url)  # warm the session
+    with django_assert_num_queries(6):  # session, person, system, and the panel's three
+        html = web.get(url).content.decode()
+    assert html.count("/commit/") == 2 * size

@@ -113,7 +113,7 @@ class ChangeData:
     url: str
     author_login: str
     author_is_bot: bool
-    merged_at: dt.datetime
+    merged_at: dt.datetime | None  # None for an open pull request (the review gate)
     updated_at: dt.datetime
     head_sha: str
     merged_by_login: str = ""

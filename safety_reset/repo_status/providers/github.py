@@ -182,8 +182,36 @@ class GitHubProvider:
                 break
         result.watermark = (newest or since).isoformat()
 
+    # --- open pull requests (the review gate) --------------------------------------------------
+
+    def open_changes(self) -> Iterator[ChangeData]:
+        """Every open pull request to the default branch, with its reviews and commits."""
+        params: dict[str, Any] = {"state": "open", "per_page": 100}
+        if self.default_branch:
+            params["base"] = self.default_branch
+        for page in self.client.paginate(f"{self._repo_path}/pulls", params):
+            for pr in page.data:
+                yield self._change(pr, None, _ts(pr.get("updated_at")) or dt.datetime.now(dt.UTC))
+
+    def open_change(self, number: int) -> ChangeData | None:
+        """One pull request if it is open (a webhook names it), else None."""
+        found = self.client.get_or_none(f"{self._repo_path}/pulls/{int(number)}")
+        if found is None or not isinstance(found.data, dict) or found.data.get("state") != "open":
+            return None
+        pr = found.data
+        return self._change(pr, None, _ts(pr.get("updated_at")) or dt.datetime.now(dt.UTC))
+
+    def post_status(
+        self, *, sha: str, state: str, description: str, target_url: str, context: str
+    ) -> None:
+        """`POST /repos/{owner}/{repo}/statuses/{sha}` (needs Commit statuses: write)."""
+        body = {"state": state, "description": description, "context": context}
+        if target_url:
+            body["target_url"] = target_url
+        self.client.post(f"{self._repo_path}/statuses/{quote(sha, safe='')}", body)
+
     def _change(
-        self, pr: dict[str, Any], merged_at: dt.datetime, updated: dt.datetime
+        self, pr: dict[str, Any], merged_at: dt.datetime | None, updated: dt.datetime
     ) -> ChangeData:
         number = int(pr["number"])
         pr_path = f"{self._repo_path}/pulls/{number}"

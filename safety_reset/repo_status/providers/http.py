@@ -157,6 +157,41 @@ class GitHubClient:
             yield page
             url = page.next_url
 
+    def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        """POST a JSON body (the review gate's commit status); returns the answer's JSON.
+
+        Writes are not conditional and not cached; a 403/404 (the token may not write) is a
+        ProviderError naming the permission, a 5xx or a timeout a TransientError to retry."""
+        url = self.url(path)
+        self._check_host(url)
+        self._check_paused()
+        try:
+            response = self._http.post(url, json=dict(body))
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"GitHub did not answer in time ({url}).") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"Could not reach GitHub ({exc.__class__.__name__}).") from exc
+        self.stats.requests += 1
+        self.stats.by_status[response.status_code] += 1
+        status = response.status_code
+        if status in (403, 429):
+            self._raise_if_rate_limited(response)
+        if status >= 500:
+            raise TransientError(f"GitHub answered {status} for {urlsplit(url).path}.")
+        if status in (403, 404):
+            raise ProviderError(
+                f"GitHub refused POST {urlsplit(url).path} ({status} “{_message(response)}”): "
+                "the token needs Commit statuses: write."
+            )
+        if status not in (200, 201):
+            raise ProviderError(
+                f"GitHub answered {status} for POST {urlsplit(url).path}: {_message(response)}"
+            )
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
     def _get(self, url: str, *, allow_404: bool, allow_403: bool = False, hops: int = 0) -> Any:
         self._check_host(url)
         self._check_paused()
