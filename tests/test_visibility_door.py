@@ -16,8 +16,10 @@ from safety_reset.identities.models import Identity
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Repository, System
 from safety_reset.remediation.models import RemediationTask
+from safety_reset.repo_status.models import ChangeReviewRecord
 from tests.factories import (
     AuditFactory,
+    ChangeReviewRecordFactory,
     ChecklistItemFactory,
     EvidenceFactory,
     IncidentFactory,
@@ -63,6 +65,9 @@ MAKERS: dict[type[Any], Callable[[Audit], Any]] = {
     SignOff: lambda audit: SignOffFactory(audit=audit, owner_signed_by=audit.system.owner),
     RemediationTask: lambda audit: RemediationTaskFactory(system=audit.system),
     Repository: lambda audit: RepositoryFactory(system=audit.system),
+    ChangeReviewRecord: lambda audit: ChangeReviewRecordFactory(
+        repository=RepositoryFactory(system=audit.system)
+    ),
     Incident: _incident,
     Identity: _identity,
 }

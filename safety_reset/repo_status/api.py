@@ -7,7 +7,6 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
 
 from safety_reset.core.api import IsActivePerson, person
-from safety_reset.inventory.models import System
 
 from .models import ChangeReviewRecord
 
@@ -58,7 +57,6 @@ class ChangeReviewRecordViewSet(viewsets.ReadOnlyModelViewSet[ChangeReviewRecord
     ordering = ["-merged_at"]
 
     def get_queryset(self) -> QuerySet[ChangeReviewRecord]:
-        visible = System.objects.visible_to(person(self.request)).values("id")
-        return ChangeReviewRecord.objects.filter(repository__system__in=visible).select_related(
+        return ChangeReviewRecord.objects.visible_to(person(self.request)).select_related(
             "repository__system"
         )

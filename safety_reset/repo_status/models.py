@@ -2,7 +2,11 @@
 
 from django.db import models
 
-from safety_reset.inventory.models import Repository
+from safety_reset.inventory.models import ReachedThroughSystem, Repository
+
+
+class ChangeQuerySet(ReachedThroughSystem, models.QuerySet["ChangeReviewRecord"]):
+    system_path = "repository__system"
 
 
 class ChangeReviewRecord(models.Model):
@@ -46,6 +50,8 @@ class ChangeReviewRecord(models.Model):
         default=list, blank=True, help_text="Why approvals did not count, what is missing."
     )
     fetched_at = models.DateTimeField(auto_now=True)
+
+    objects = ChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-merged_at"]

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from pytest_httpserver import HTTPServer
 
 from safety_reset.catalog.models import Evaluation
-from safety_reset.celery import app
 from safety_reset.repo_status.providers.http import GitHubClient
 from safety_reset.repo_status.rules import AUTOMATED_CONTROLS
 from tests.factories import (
@@ -92,23 +89,3 @@ def mirrors(settings, tmp_path):
     """Plain-git mirrors under the test's own directory."""
     settings.REPO_MIRROR_DIR = tmp_path / "mirrors"
     return settings.REPO_MIRROR_DIR
-
-
-@pytest.fixture
-def worker(settings) -> Iterator[None]:
-    """A real Celery worker on this session's Redis broker, in a thread."""
-    app.conf.broker_url = settings.CELERY_BROKER_URL
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-        yield
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the worker")

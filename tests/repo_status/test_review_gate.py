@@ -30,10 +30,10 @@ from safety_reset.repo_status.rules import (
 )
 from safety_reset.repo_status.selectors import repository_panel
 from safety_reset.repo_status.services import change_store, repository_sync
+from tests.celery_worker import wait_until as wait_for
 from tests.factories import RepositoryFactory, SystemFactory
 
 from . import webhook_schema
-from .conftest import wait_for
 from .github_fake import (
     FakePull,
     FakeRepo,

@@ -18,7 +18,6 @@ from tests.celery_worker import wait_until
 from tests.factories import RepositoryFactory
 
 from . import webhook_schema
-from .conftest import wait_for as _wait
 from .github_fake import FakeRepo, classic_protection
 
 pytestmark = pytest.mark.django_db
