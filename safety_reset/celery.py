@@ -49,6 +49,12 @@ app.conf.beat_schedule = {
         "task": "safety_reset.notifications.tasks.notify_revoked_signoffs",
         "schedule": 300.0,
     },
+    # Event notices held back by a person's budget (one message an hour, quiet hours, "daily").
+    "deliver-notices": {
+        "task": "safety_reset.notifications.tasks.deliver_notices",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
     # Weekly digests: hourly; each person gets theirs from Monday 08:00 in their zone (a run
     # missed then is caught up by the next one that week; see docs/operations.md).
     "hourly-weekly-digests": {

@@ -17,6 +17,15 @@ class NotificationKind(models.TextChoices):
     WAIVER_WITHDRAWN = "waiver_withdrawn", "Exception withdrawn"
     REATTEST = "reattest", "Re-attestation asked"
     KICK_OFF = "kick_off", "Program kick-off"
+    # Event notices (notices.py): sent soon after the event, within the person's budget.
+    WAIVER_REQUESTED = "waiver_requested", "Exception requested"
+    WAIVER_DECIDED = "waiver_decided", "Exception decided"
+    EVIDENCE_REQUESTED = "evidence_requested", "Evidence requested"
+    TASK_ASSIGNED = "task_assigned", "Task assigned"
+
+
+class Channel(models.TextChoices):
+    MAIL = "mail", "Email"
 
 
 class NotificationState(models.TextChoices):
@@ -36,6 +45,7 @@ class NotificationLog(models.Model):
         max_length=200, help_text="What it is about, e.g. “person:12” or “task:345”."
     )
     period = models.CharField(max_length=32, help_text="e.g. 2026-11-26 or 2026-W48.")
+    channel = models.CharField(max_length=10, choices=Channel, default=Channel.MAIL)
     state = models.CharField(
         max_length=10, choices=NotificationState, default=NotificationState.PENDING
     )
@@ -69,3 +79,79 @@ class NotificationLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.recipient_id} ({self.period})"
+
+
+class Delivery(models.TextChoices):
+    """How a person wants one kind of notice."""
+
+    NOW = "now", "Right away (at most one message an hour)"
+    DAILY = "daily", "Bundled into my daily reminder"
+    DIGEST = "digest", "Only in my weekly digest"
+    NEVER = "never", "Never"
+
+
+class NotificationSettings(models.Model):
+    """One person's choices per kind of notice, and whether notices may reach them at night.
+
+    No row means the defaults (every kind right away, nothing between 20:00 and 08:00 in their
+    time zone). Escalations to managers have no column: they cannot be turned off.
+    """
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_settings",
+    )
+    during_quiet_hours = models.BooleanField(
+        "also between 20:00 and 08:00",
+        default=False,
+        help_text="Off: notices that arrive at night wait for 08:00 in your time zone.",
+    )
+    waiver_requested = models.CharField(
+        "exception requested (you review)", max_length=10, choices=Delivery, default=Delivery.NOW
+    )
+    waiver_decided = models.CharField(
+        "your exception decided", max_length=10, choices=Delivery, default=Delivery.NOW
+    )
+    evidence_requested = models.CharField(
+        "more evidence asked for", max_length=10, choices=Delivery, default=Delivery.NOW
+    )
+    task_assigned = models.CharField(
+        "task assigned to you", max_length=10, choices=Delivery, default=Delivery.NOW
+    )
+    signoff_revoked = models.CharField(
+        "your sign-off revoked", max_length=10, choices=Delivery, default=Delivery.NOW
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    CHOICE_FIELDS = (
+        "waiver_requested",
+        "waiver_decided",
+        "evidence_requested",
+        "task_assigned",
+        "signoff_revoked",
+    )
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+        ordering = ["person"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(**{f"{name}__in": Delivery.values}),
+                name=f"notificationsettings_{name}_valid",
+            )
+            for name in (
+                "waiver_requested",
+                "waiver_decided",
+                "evidence_requested",
+                "task_assigned",
+                "signoff_revoked",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification settings of {self.person_id}"
+
+    def choice(self, kind: str) -> str:
+        return str(getattr(self, kind, Delivery.NOW))

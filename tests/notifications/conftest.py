@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,6 +13,10 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from celery import signals
+from celery.contrib.testing.worker import start_worker
+
+from safety_reset.celery import app
 
 
 @dataclass
@@ -75,3 +80,54 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
     assert text is not None
     assert html is not None
     return str(text.get_content()), str(html.get_content())
+
+
+# --- A real Celery worker on the Redis broker (in a thread; tests need transaction=True) ---
+
+
+class Tasks:
+    """Counts the tasks published (here or by the worker: a fan-out, a retry) and finished."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.published = 0
+        self.finished = 0
+
+    def on_publish(self, **_: object) -> None:
+        with self.lock:
+            self.published += 1
+
+    def on_finish(self, **_: object) -> None:
+        with self.lock:
+            self.finished += 1
+
+    def all_done(self) -> bool:
+        """Every task published so far has run (a retry is published before its try ends)."""
+        with self.lock:
+            return self.finished == self.published
+
+
+@pytest.fixture
+def worker(settings) -> Iterator[Tasks]:
+    app.conf.broker_url = settings.CELERY_BROKER_URL
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("celery")
+    tasks_seen = Tasks()
+    signals.after_task_publish.connect(tasks_seen.on_publish, weak=False)
+    signals.task_postrun.connect(tasks_seen.on_finish, weak=False)
+    try:
+        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
+            yield tasks_seen
+    finally:
+        signals.after_task_publish.disconnect(tasks_seen.on_publish)
+        signals.task_postrun.disconnect(tasks_seen.on_finish)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for the worker")

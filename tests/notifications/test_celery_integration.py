@@ -7,15 +7,10 @@ sent. The worker runs in a thread and reads committed rows, hence transaction=Tr
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from celery import signals
-from celery.contrib.testing.worker import start_worker
 
-from safety_reset.celery import app
 from safety_reset.notifications import digests, tasks
 from safety_reset.notifications.models import NotificationLog
 from safety_reset.programs.models import Program
@@ -28,59 +23,13 @@ from tests.factories import (
     SystemFactory,
 )
 
-from .conftest import Mailbox, bodies
+from .conftest import Mailbox, bodies, wait_for
+
+_wait = wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 
 TOKYO_MONDAY = dt.datetime(2026, 11, 29, 23, 30, tzinfo=dt.UTC)
-
-
-class Tasks:
-    """Counts the tasks published (here or by the worker: a fan-out, a retry) and finished."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.published = 0
-        self.finished = 0
-
-    def on_publish(self, **_: object) -> None:
-        with self.lock:
-            self.published += 1
-
-    def on_finish(self, **_: object) -> None:
-        with self.lock:
-            self.finished += 1
-
-    def all_done(self) -> bool:
-        """Every task published so far has run (a retry is published before its try ends)."""
-        with self.lock:
-            return self.finished == self.published
-
-
-@pytest.fixture
-def worker(settings) -> Iterator[Tasks]:
-    app.conf.broker_url = settings.CELERY_BROKER_URL
-    app.conf.task_always_eager = False
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge("celery")
-    tasks_seen = Tasks()
-    signals.after_task_publish.connect(tasks_seen.on_publish, weak=False)
-    signals.task_postrun.connect(tasks_seen.on_finish, weak=False)
-    try:
-        with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
-            yield tasks_seen
-    finally:
-        signals.after_task_publish.disconnect(tasks_seen.on_publish)
-        signals.task_postrun.disconnect(tasks_seen.on_finish)
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for the worker")
 
 
 def _people(n: int) -> list:
