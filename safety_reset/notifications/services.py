@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value
@@ -25,7 +26,7 @@ from django.utils import timezone
 from safety_reset.audits.models import ChecklistItem, SignOff, Waiver, WaiverState
 from safety_reset.inventory.models import Person
 
-from .models import NotificationKind, NotificationLog
+from .models import Delivery, NotificationKind, NotificationLog, NotificationSettings
 from .notices import notices_deliver, notices_open, signoff_notices
 from .sending import Wanted, done_q, give_up, lock, message_id, open_many, record
 
@@ -230,3 +231,24 @@ def preferences_update(*, person: Person, digest_enabled: bool, reminders_enable
     person.reminders_enabled = reminders_enabled
     person.save(update_fields=["digest_enabled", "reminders_enabled"])
     return person
+
+
+def notification_settings_update(
+    *, person: Person, choices: dict[str, str], during_quiet_hours: bool
+) -> NotificationSettings:
+    """One's own choice per kind of notice (right away, daily, digest only, never) and whether
+    notices may come at night. Escalations to managers are not among the kinds: they stay on."""
+    errors = {
+        name: f"Choose one of: {', '.join(Delivery.values)}."
+        for name, value in choices.items()
+        if name not in NotificationSettings.CHOICE_FIELDS or value not in Delivery.values
+    }
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        row, _ = NotificationSettings.objects.select_for_update().get_or_create(person=person)
+        for name, value in choices.items():
+            setattr(row, name, value)
+        row.during_quiet_hours = during_quiet_hours
+        row.save()
+    return row
