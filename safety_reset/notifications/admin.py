@@ -43,4 +43,5 @@ class NotificationSettingsAdmin(WorkflowRecordAdmin):
     list_select_related = ("person",)
     list_filter = ("during_quiet_hours", *NotificationSettings.CHOICE_FIELDS)
     search_fields = ("person__email",)
+    show_full_result_count = False
     autocomplete_fields = ("person",)

@@ -26,6 +26,8 @@ class NotificationKind(models.TextChoices):
 
 class Channel(models.TextChoices):
     MAIL = "mail", "Email"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
 
 
 class NotificationState(models.TextChoices):

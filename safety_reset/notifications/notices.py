@@ -24,6 +24,7 @@ all locked, sent and recorded in one transaction, so a bundle goes out once like
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +37,7 @@ from safety_reset.audits.models import Evidence, SignOff, Waiver, WaiverState
 from safety_reset.inventory.models import Person
 from safety_reset.remediation.models import RemediationTask
 
+from . import slack
 from .models import Channel, Delivery, NotificationKind, NotificationLog, NotificationSettings
 from .selectors import REMINDER_HOUR, site_url
 from .sending import (
@@ -51,6 +53,8 @@ from .sending import (
 from .sending import (
     Delivery as Sent,
 )
+
+logger = logging.getLogger(__name__)
 
 NOTICE_KINDS: tuple[str, ...] = (
     NotificationKind.WAIVER_REQUESTED,
@@ -347,6 +351,34 @@ def _render(person: Person, rows: list[NotificationLog]) -> tuple[str, str]:
     return subject, greeting + "\n\n".join(lines) + footer
 
 
+def slack_blocks(rows: Sequence[NotificationLog]) -> list[dict[str, object]]:
+    """A message's notices in Block Kit: the bundle's header, one section per notice."""
+    header = rows[0].subject_line if len(rows) == 1 else f"{len(rows)} things need you"
+    return slack.blocks(
+        header,
+        [
+            slack.Item(
+                title=r.subject_line,
+                text=str(r.payload.get("text", "")),
+                url=str(r.payload.get("url", "")),
+            )
+            for r in rows
+        ],
+    )
+
+
+def _slack_user(person: Person) -> str | None:
+    """The person's Slack user when Slack is on and knows their email; else mail is used (a
+    lookup that fails for another reason falls back to mail this time)."""
+    if not slack.enabled():
+        return None
+    try:
+        return slack.user_id(person.email)
+    except slack.SLACK_ERRORS:
+        logger.warning("Slack lookup failed for person %s; sending by mail", person.pk)
+        return None
+
+
 def notices_deliver(*, person_ids: Sequence[int], now: dt.datetime) -> Sent:
     """Send each person's due notices as one message, if their budget allows it now.
 
@@ -358,18 +390,18 @@ def notices_deliver(*, person_ids: Sequence[int], now: dt.datetime) -> Sent:
         return result
     people = {p.pk: p for p in Person.objects.filter(pk__in=person_ids)}
     choices = settings_of(people)
-    last_sent = dict(
-        NotificationLog.objects.filter(
+    last_sent: dict[tuple[int, str], dt.datetime] = {
+        (pk, channel): last
+        for pk, channel, last in NotificationLog.objects.filter(
             recipient_id__in=people,
             kind__in=NOTICE_KINDS,
-            channel=Channel.MAIL,
             state="sent",
             sent_at__gte=now - BUDGET - dt.timedelta(days=1),
         )
-        .values("recipient_id")
+        .values("recipient_id", "channel")
         .annotate(last=Max("sent_at"))
-        .values_list("recipient_id", "last")
-    )
+        .values_list("recipient_id", "channel", "last")
+    }
     rows_of: dict[int, list[NotificationLog]] = defaultdict(list)
     for row in NotificationLog.objects.filter(
         recipient_id__in=people,
@@ -384,7 +416,10 @@ def notices_deliver(*, person_ids: Sequence[int], now: dt.datetime) -> Sent:
         if not person.is_active or not person.email:
             give_up([r.pk for r in rows], "The recipient's account is inactive or has no email.")
             continue
-        if due_at(person=person, now=now, last_sent=last_sent.get(pk), choices=choices[pk]) > now:
+        slack_user = _slack_user(person)
+        channel = Channel.SLACK if slack_user else Channel.MAIL
+        last = last_sent.get((pk, channel))
+        if due_at(person=person, now=now, last_sent=last, choices=choices[pk]) > now:
             continue
         due = [r for r in rows if _row_due(r, person, now)]
         if not due:
@@ -403,6 +438,9 @@ def notices_deliver(*, person_ids: Sequence[int], now: dt.datetime) -> Sent:
                 subject=subject,
                 text=text,
                 also=tuple(r.pk for r in due[1:]),
+                channel=channel,
+                slack_user=slack_user or "",
+                blocks=slack_blocks(due) if slack_user else None,
             )
         )
     return result.add(send_each(outgoing))

@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import slack
 from .models import NotificationLog, NotificationState
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # SMTP failures worth retrying (Celery's autoretry uses the same tuple).
 SMTP_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, OSError)
+# What any channel's send may fail with (a Slack API error, a refused or lost connection).
+SEND_ERRORS: tuple[type[BaseException], ...] = SMTP_ERRORS + slack.SLACK_ERRORS
 # Statements `send_each` makes per message: the locking SELECT and the UPDATE that records it.
 QUERIES_PER_MESSAGE = 2
 OPEN_STATES = (NotificationState.PENDING, NotificationState.FAILED)
@@ -168,6 +171,10 @@ class Outgoing:
     html: str | None = None
     # A bundle: the other log rows this one message carries (locked, sent, recorded with it).
     also: tuple[int, ...] = ()
+    # The channel: mail to `to`, or a Slack DM to `slack_user` (its Block Kit in `blocks`).
+    channel: str = "mail"
+    slack_user: str = ""
+    blocks: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -216,11 +223,12 @@ def lock(log_id: int, *also: int) -> bool:
     return len(taken) == len(set(ids))
 
 
-def record(log_id: int, *also: int, error: BaseException | None) -> None:
+def record(log_id: int, *also: int, error: BaseException | None, channel: str = "mail") -> None:
     now = timezone.now()
     ids = (log_id, *also)
     if error is None:
         NotificationLog.objects.filter(pk__in=ids).update(
+            channel=channel,
             state=NotificationState.SENT,
             attempts=F("attempts") + 1,
             claimed_at=now,
@@ -230,6 +238,7 @@ def record(log_id: int, *also: int, error: BaseException | None) -> None:
         return
     logger.warning("Could not send notification %s: %s", log_id, error)
     NotificationLog.objects.filter(pk__in=ids).update(
+        channel=channel,
         state=NotificationState.FAILED,
         attempts=F("attempts") + 1,
         claimed_at=now,
@@ -254,17 +263,25 @@ def send_each(outgoing: Iterable[Outgoing]) -> Delivery:
                     result.taken.append(log_id)
                     continue
                 try:
-                    if getattr(conn, "connection", None) is None:  # SMTP: (re)connect
-                        conn.open()
-                    conn.send_messages([build_message(out, connection=conn)])
-                except SMTP_ERRORS as exc:
-                    record(log_id, *out.also, error=exc)
+                    if out.channel == "slack":
+                        slack.post_dm(
+                            slack_user=out.slack_user,
+                            text=f"{out.subject}\n\n{out.text}",
+                            message_blocks=out.blocks or [],
+                        )
+                    else:
+                        if getattr(conn, "connection", None) is None:  # SMTP: (re)connect
+                            conn.open()
+                        conn.send_messages([build_message(out, connection=conn)])
+                except SEND_ERRORS as exc:
+                    record(log_id, *out.also, error=exc, channel=out.channel)
                     result.failed.append(log_id)
                     result.error = exc
-                    with contextlib.suppress(*SMTP_ERRORS):  # start afresh for the next one
-                        conn.close()
+                    if out.channel == "mail":
+                        with contextlib.suppress(*SMTP_ERRORS):  # start afresh for the next one
+                            conn.close()
                 else:
-                    record(log_id, *out.also, error=None)
+                    record(log_id, *out.also, error=None, channel=out.channel)
                     result.sent.append(log_id)
     finally:
         with contextlib.suppress(*SMTP_ERRORS):  # closing a broken connection

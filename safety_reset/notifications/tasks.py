@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from . import digests, kickoff, notices, reminders, selectors
-from .sending import MAX_ATTEMPTS, SMTP_ERRORS, Delivery
+from .sending import MAX_ATTEMPTS, SEND_ERRORS, Delivery
 from .services import (
     reattest_requests_notify,
     signoff_revocations_notify,
@@ -28,7 +28,7 @@ RECIPIENT_TASK: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "ignore_result": True,
-    "autoretry_for": SMTP_ERRORS,
+    "autoretry_for": SEND_ERRORS,
     "retry_backoff": 2,
     "retry_backoff_max": 600,
     "retry_jitter": False,
