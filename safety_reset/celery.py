@@ -55,6 +55,12 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 280},
     },
+    # Each team's weekly summary to its Teams Workflows URL and Slack channel (Monday morning).
+    "weekly-team-summaries": {
+        "task": "safety_reset.notifications.tasks.send_team_summaries",
+        "schedule": crontab(day_of_week=1, hour=8, minute=20),
+        "options": {"expires": 3000},
+    },
     # Weekly digests: hourly; each person gets theirs from Monday 08:00 in their zone (a run
     # missed then is caught up by the next one that week; see docs/operations.md).
     "hourly-weekly-digests": {

@@ -15,6 +15,7 @@ class NotificationLogAdmin(WorkflowRecordAdmin):
 
     list_display = (
         "recipient",
+        "team",
         "kind",
         "subject_key",
         "period",
@@ -26,12 +27,12 @@ class NotificationLogAdmin(WorkflowRecordAdmin):
         "created_at",
         "sent_at",
     )
-    list_select_related = ("recipient",)
+    list_select_related = ("recipient", "team")
     # Delivery failures by channel: filter state "failed" and a channel.
     list_filter = ("state", "channel", "kind", "created_at")
     search_fields = ("recipient__email", "subject_key", "period", "subject_line")
     search_help_text = "Recipient email, subject key (e.g. task:345), period or subject line."
-    autocomplete_fields = ("recipient",)
+    autocomplete_fields = ("recipient", "team")
     show_full_result_count = False
 
 

@@ -22,6 +22,8 @@ class NotificationKind(models.TextChoices):
     WAIVER_DECIDED = "waiver_decided", "Exception decided"
     EVIDENCE_REQUESTED = "evidence_requested", "Evidence requested"
     TASK_ASSIGNED = "task_assigned", "Task assigned"
+    # To a team's Slack channel and Teams Workflows URL (teams.py), not to a person.
+    TEAM_SUMMARY = "team_summary", "Team weekly summary"
 
 
 class Channel(models.TextChoices):
@@ -40,7 +42,19 @@ class NotificationState(models.TextChoices):
 
 class NotificationLog(models.Model):
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+    )
+    # A post to a team's channel instead of a person (one of the two is set).
+    team = models.ForeignKey(
+        "inventory.Team",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(max_length=20, choices=NotificationKind)
     subject_key = models.CharField(
@@ -70,6 +84,17 @@ class NotificationLog(models.Model):
                 fields=["recipient", "kind", "subject_key", "period"],
                 name="notification_idempotency_key",
             ),
+            # A team's post is sent once per channel (its Slack channel, its Teams webhook).
+            models.UniqueConstraint(
+                fields=["team", "channel", "kind", "subject_key", "period"],
+                condition=models.Q(team__isnull=False),
+                name="notification_team_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False, team__isnull=True)
+                | models.Q(recipient__isnull=True, team__isnull=False),
+                name="notification_one_addressee",
+            ),
         ]
         indexes = [
             models.Index(
@@ -80,7 +105,8 @@ class NotificationLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.recipient_id} ({self.period})"
+        to = self.recipient_id or f"team {self.team_id}"
+        return f"{self.get_kind_display()} to {to} ({self.period})"
 
 
 class Delivery(models.TextChoices):

@@ -409,7 +409,8 @@ def notices_deliver(*, person_ids: Sequence[int], now: dt.datetime) -> Sent:
         state__in=OPEN_STATES,
         attempts__lt=MAX_ATTEMPTS,
     ).order_by("created_at", "pk"):
-        rows_of[row.recipient_id].append(row)
+        if row.recipient_id is not None:  # always, by the filter; a team's row has none
+            rows_of[row.recipient_id].append(row)
     outgoing: list[Outgoing] = []
     for pk, rows in rows_of.items():
         person = people[pk]

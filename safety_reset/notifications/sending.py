@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import slack
+from . import slack, webhooks
 from .models import NotificationLog, NotificationState
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ MAX_ATTEMPTS = 3
 # SMTP failures worth retrying (Celery's autoretry uses the same tuple).
 SMTP_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, OSError)
 # What any channel's send may fail with (a Slack API error, a refused or lost connection).
-SEND_ERRORS: tuple[type[BaseException], ...] = SMTP_ERRORS + slack.SLACK_ERRORS
+SEND_ERRORS: tuple[type[BaseException], ...] = (
+    SMTP_ERRORS + slack.SLACK_ERRORS + webhooks.TEAMS_ERRORS
+)
 # Statements `send_each` makes per message: the locking SELECT and the UPDATE that records it.
 QUERIES_PER_MESSAGE = 2
 OPEN_STATES = (NotificationState.PENDING, NotificationState.FAILED)
@@ -175,6 +177,10 @@ class Outgoing:
     channel: str = "mail"
     slack_user: str = ""
     blocks: list[dict[str, Any]] | None = None
+    # A team's post: its Slack channel, or its Teams Workflows URL and Adaptive Card.
+    slack_channel: str = ""
+    webhook_url: str = ""
+    card: dict[str, Any] | None = None
 
 
 @dataclass
@@ -263,7 +269,15 @@ def send_each(outgoing: Iterable[Outgoing]) -> Delivery:
                     result.taken.append(log_id)
                     continue
                 try:
-                    if out.channel == "slack":
+                    if out.channel == "teams":
+                        webhooks.post_card(url=out.webhook_url, card=out.card or {})
+                    elif out.channel == "slack" and out.slack_channel:
+                        slack.post(
+                            channel=out.slack_channel,
+                            text=f"{out.subject}\n\n{out.text}",
+                            message_blocks=out.blocks or [],
+                        )
+                    elif out.channel == "slack":
                         slack.post_dm(
                             slack_user=out.slack_user,
                             text=f"{out.subject}\n\n{out.text}",

@@ -16,7 +16,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import digests, kickoff, notices, reminders, selectors
+from . import digests, kickoff, notices, reminders, selectors, teams
 from .sending import MAX_ATTEMPTS, SEND_ERRORS, Delivery
 from .services import (
     reattest_requests_notify,
@@ -152,3 +152,10 @@ def deliver_notices(now: str | None = None) -> int:
 @shared_task(**BATCH_TASK)
 def deliver_notice_batch(person_ids: list[int], now: str) -> int:
     return _raise_failures(notices.notices_deliver(person_ids=person_ids, now=_now(now)))
+
+
+@shared_task(**BATCH_TASK)
+def send_team_summaries(now: str | None = None) -> int:
+    """Monday: each team's weekly summary to its Teams Workflows URL and Slack channel, once per
+    channel per week (a rerun posts only what is not posted yet)."""
+    return _raise_failures(teams.team_summaries_send(now=_now(now)))
