@@ -154,7 +154,9 @@ def _evidence_requested(evidence_id: int, at: dt.datetime) -> list[Notice]:
             recipient=system.owner,
             kind=NotificationKind.EVIDENCE_REQUESTED,
             subject_key=f"item:{item.pk}",
-            period=f"{at:%Y-%m-%dT%H:%M:%S}",
+            # The event's own id: a redelivered task finds its row; a second request about
+            # the same item within the hour is a new row, recorded as skipped (notices_open).
+            period=f"evidence:{request.pk}",
             title=f"More evidence asked for “{item.control.title}” on {system.name}",
             text=f"{request.created_by} asks for more evidence on “{item.control.title}”: "
             f"{request.note}",
@@ -172,7 +174,8 @@ def _task_assigned(task_id: int, at: dt.datetime) -> list[Notice]:
             recipient=task.assignee,
             kind=NotificationKind.TASK_ASSIGNED,
             subject_key=f"task:{task.pk}",
-            period=f"{at:%Y-%m-%dT%H:%M:%S}",
+            # This assignment (who, as of the task's last save): redelivery-safe.
+            period=f"to:{task.assignee_id}@{task.updated_at.timestamp():.6f}",
             title=f"Task for you on {task.system.name}: {task.title}",
             text=f"“{task.title}” on {task.system.name} is assigned to you, due "
             f"{task.due_on:%d %b %Y}.",
