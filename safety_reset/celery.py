@@ -54,6 +54,18 @@ app.conf.beat_schedule = {
         "task": "safety_reset.notifications.tasks.notify_revoked_signoffs",
         "schedule": 300.0,
     },
+    # Event notices held back by a person's budget (one message an hour, quiet hours, "daily").
+    "deliver-notices": {
+        "task": "safety_reset.notifications.tasks.deliver_notices",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
+    # Each team's weekly summary to its Teams Workflows URL and Slack channel (Monday morning).
+    "weekly-team-summaries": {
+        "task": "safety_reset.notifications.tasks.send_team_summaries",
+        "schedule": crontab(day_of_week=1, hour=8, minute=20),
+        "options": {"expires": 3000},
+    },
     # Weekly digests: hourly; each person gets theirs from Monday 08:00 in their zone (a run
     # missed then is caught up by the next one that week; see docs/operations.md).
     "hourly-weekly-digests": {

@@ -205,6 +205,14 @@ class NotificationLogFactory(factory.django.DjangoModelFactory):
     period = "2026-11-26"
 
 
+class NotificationSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "notifications.NotificationSettings"
+
+    person = factory.SubFactory(PersonFactory)
+    task_assigned = "daily"
+
+
 class ProgressSnapshotFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "dashboards.ProgressSnapshot"

@@ -7,6 +7,8 @@ would, so set-ups say what they mean in one line.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from safety_reset.audits import services
 from safety_reset.audits.models import Audit, ChecklistItem, StatusSource
 from safety_reset.inventory.models import Person
@@ -32,3 +34,9 @@ def verify_attested(*, audit: Audit, senior: Person) -> int:
         services.item_verify(item=item, actor=senior)
         count += 1
     return count
+
+
+def daytime() -> dt.datetime:
+    """Today at noon UTC: outside the quiet hours (20:00–08:00) of a person in UTC, so notices
+    sent "now" go out whatever the hour the test runs."""
+    return dt.datetime.now(dt.UTC).replace(hour=12, minute=0, second=0, microsecond=0)

@@ -25,7 +25,7 @@ from safety_reset.core.uploads import detected_type
 from safety_reset.inventory.models import Person
 from safety_reset.programs.rules import require_open
 
-from . import permissions, rules
+from . import permissions, rules, signals
 from .models import (
     COVERED_STATUSES,
     OPEN_WAIVER_STATES,
@@ -250,7 +250,10 @@ def item_request_evidence(*, item: ChecklistItem, actor: Person, note: str) -> C
         item.verified_by = None
         item.verified_at = None
         item.save(update_fields=["evidence_requested", "verified_by", "verified_at", "updated_at"])
-        Evidence.objects.create(item=item, kind=EvidenceKind.REQUEST, note=note, created_by=actor)
+        request = Evidence.objects.create(
+            item=item, kind=EvidenceKind.REQUEST, note=note, created_by=actor
+        )
+        signals.evidence_requested.send(sender=Evidence, request=request)
         _revoke_signoff(
             item.audit, f"{actor} asked for more evidence on “{item.control.title}”: {note}"
         )
@@ -373,13 +376,15 @@ def waiver_request(
             errors["item"] = "This item already has an open exception."
         if errors:
             raise ValidationError(errors)
-        return Waiver.objects.create(
+        waiver = Waiver.objects.create(
             item=item,
             justification=justification,
             compensating_control=compensating_control,
             expires_on=expires_on,
             requested_by=actor,
         )
+        signals.waiver_requested.send(sender=Waiver, waiver=waiver)
+        return waiver
 
 
 def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "") -> Waiver:
@@ -425,6 +430,7 @@ def waiver_decide(*, waiver: Waiver, actor: Person, approve: bool, note: str = "
             item.status_changed_at = waiver.decided_at
             item.status_changed_by = actor
             item.save()
+        signals.waiver_decided.send(sender=Waiver, waiver=waiver)
         return waiver
 
 
@@ -587,4 +593,5 @@ def _revoke_signoff(audit: Audit, reason: str) -> SignOff | None:
     signoff.revoked_at = timezone.now()
     signoff.revoked_reason = reason
     signoff.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+    signals.signoff_revoked.send(sender=SignOff, signoff=signoff)
     return signoff

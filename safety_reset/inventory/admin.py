@@ -28,6 +28,7 @@ from rest_framework.authtoken.admin import TokenAdmin as DrfTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from safety_reset.core.admin import (
+    HTTPS_URL_FIELDS,
     EventAdmin,
     HistoryLinkMixin,
     ReadOnlyInline,
@@ -80,7 +81,8 @@ class OrgAdmin(ServiceAdminMixin, admin.ModelAdmin):
 @admin.register(Team)
 class TeamAdmin(ServiceAdminMixin, HistoryLinkMixin, admin.ModelAdmin):
     history_model = TeamEvent
-    fields = ("name", "slug", "org", "history")
+    fields = ("name", "slug", "org", "slack_channel", "teams_webhook_url", "history")
+    formfield_overrides = HTTPS_URL_FIELDS
     list_display = ("name", "slug", "org", "n_members", "n_systems")
     list_select_related = ("org",)
     list_filter = ("org",)
@@ -108,9 +110,17 @@ class TeamAdmin(ServiceAdminMixin, HistoryLinkMixin, admin.ModelAdmin):
     def service_save(self, request: HttpRequest, form: Any, change: bool) -> Team:
         data = form.cleaned_data
         fields = {"slug": data["slug"], "name": data["name"], "org": data["org"]}
+        actor = self.actor(request)
         if change:
-            return services.team_update(actor=self.actor(request), team=form.instance, **fields)
-        return services.team_create(actor=self.actor(request), **fields)
+            team = services.team_update(actor=actor, team=form.instance, **fields)
+        else:
+            team = services.team_create(actor=actor, **fields)
+        return services.team_set_channels(
+            actor=actor,
+            team=team,
+            slack_channel=data.get("slack_channel", ""),
+            teams_webhook_url=data.get("teams_webhook_url", ""),
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Team | None = None) -> bool:
         # Only an empty team: deleting one would quietly take its people off it.

@@ -33,6 +33,19 @@ class Team(TimeStampedModel):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     org = models.ForeignKey(Org, on_delete=models.PROTECT, related_name="teams")
+    # Where the team's notices and weekly summary go besides each person's own channel.
+    slack_channel = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Slack channel ID (e.g. C0123456789) for the team's notices and summary.",
+    )
+    teams_webhook_url = models.URLField(
+        "Microsoft Teams Workflows URL",
+        max_length=1000,
+        blank=True,
+        help_text="A Teams Workflows (incoming webhook) URL: the team's notices and weekly "
+        "summary are posted there as Adaptive Cards.",
+    )
 
     class Meta:
         ordering = ["name"]

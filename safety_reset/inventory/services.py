@@ -388,6 +388,29 @@ def team_update(*, actor: Person, team: Team, slug: str, name: str, org: Org | N
     return team
 
 
+SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{8,}$")
+
+
+@transaction.atomic
+def team_set_channels(
+    *, actor: Person, team: Team, slack_channel: str, teams_webhook_url: str
+) -> Team:
+    """Where the team's summary goes: a Slack channel ID and/or a Teams Workflows URL (https)."""
+    require(can_manage_program(actor), "Only a program manager can edit teams.")
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    slack_channel, teams_webhook_url = slack_channel.strip(), teams_webhook_url.strip()
+    errors: Errors = {}
+    if slack_channel and not SLACK_CHANNEL_ID.match(slack_channel):
+        errors["slack_channel"] = ["Give the channel's ID (C… or G…, from the channel's details)."]
+    if teams_webhook_url and not teams_webhook_url.startswith("https://"):
+        errors["teams_webhook_url"] = ["Give the Workflows URL, starting with https://."]
+    _raise(errors)
+    with _context(actor, "team.channels"):
+        team.slack_channel, team.teams_webhook_url = slack_channel, teams_webhook_url
+        _save(team)
+    return team
+
+
 # --- People ---------------------------------------------------------------------------------
 
 

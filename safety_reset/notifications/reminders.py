@@ -28,6 +28,7 @@ from safety_reset.inventory.models import Person
 
 from . import selectors
 from .models import NotificationKind, NotificationLog, NotificationState
+from .notices import NOTICE_KINDS
 from .sending import Claimed, Delivery, Outgoing, Wanted, done_keys, open_many, send_each, skip
 
 BATCH_SIZE = 200
@@ -74,10 +75,40 @@ def reminder_plans(*, people: Sequence[Person], now: dt.datetime) -> dict[int, P
     """Each person's reminder of today, or None when nothing is due (fixed queries per batch)."""
     allowed = [p for p in people if _may_get_reminders(p)]
     lines = selectors.reminder_lines_many(people=allowed, now=now)
+    # The reminder absorbs what a notice already said that day: a task the person was told
+    # about today (same link) is not repeated.
+    told = noticed_today(people=allowed, now=now)
+    lines = {
+        pk: [ln for ln in found if ln.url not in told.get(pk, set())] for pk, found in lines.items()
+    }
     return {
         p.pk: Planned(p, _reminder_subject(lines[p.pk]), lines[p.pk]) if lines[p.pk] else None
         for p in allowed
     }
+
+
+def noticed_today(*, people: Sequence[Person], now: dt.datetime) -> dict[int, set[str]]:
+    """person id → the links of the notices sent to them on their local day (1 query)."""
+    if not people:
+        return {}
+    by_pk = {p.pk: p for p in people}
+    told: dict[int, set[str]] = {}
+    rows = NotificationLog.objects.filter(
+        recipient_id__in=list(by_pk),
+        kind__in=NOTICE_KINDS,
+        state=NotificationState.SENT,
+        sent_at__gte=now - dt.timedelta(days=1, hours=14),
+        sent_at__lte=now,
+    ).values_list("recipient_id", "sent_at", "payload__url")
+    for pk, sent_at, url in rows:
+        person = by_pk[pk]
+        if (
+            url
+            and sent_at
+            and selectors.local_date(person, sent_at) == selectors.local_date(person, now)
+        ):
+            told.setdefault(pk, set()).add(str(url))
+    return told
 
 
 def reminder_plan(*, person: Person, now: dt.datetime) -> Planned | None:

@@ -28,7 +28,7 @@ from safety_reset.inventory.models import Person, System
 from safety_reset.programs.models import PhaseKind, Program
 from safety_reset.remediation.models import OPEN_TASK_STATES, RemediationTask
 
-from .models import NotificationKind
+from .models import NotificationKind, NotificationLog
 from .sending import done_keys
 
 TASK_OFFSETS = (7, 2, 0)  # days before the due date
@@ -501,3 +501,13 @@ def escalations_due(*, now: dt.datetime, hour: int | None = REMINDER_HOUR) -> li
 
 def people_by_id(ids: Iterable[int]) -> list[Person]:
     return list(Person.objects.filter(pk__in=list(ids), is_active=True).order_by("pk"))
+
+
+SENT_LISTED = 50
+
+
+def notifications_of(person: Person, *, limit: int = SENT_LISTED) -> list[NotificationLog]:
+    """What was sent (or tried, or decided not to send) to one person, newest first: one query."""
+    return list(
+        NotificationLog.objects.filter(recipient=person).order_by("-created_at", "-pk")[:limit]
+    )

@@ -45,6 +45,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from . import slack, webhooks
 from .models import NotificationLog, NotificationState
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,10 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 # SMTP failures worth retrying (Celery's autoretry uses the same tuple).
 SMTP_ERRORS: tuple[type[BaseException], ...] = (smtplib.SMTPException, OSError)
+# What any channel's send may fail with (a Slack API error, a refused or lost connection).
+SEND_ERRORS: tuple[type[BaseException], ...] = (
+    SMTP_ERRORS + slack.SLACK_ERRORS + webhooks.TEAMS_ERRORS
+)
 # Statements `send_each` makes per message: the locking SELECT and the UPDATE that records it.
 QUERIES_PER_MESSAGE = 2
 OPEN_STATES = (NotificationState.PENDING, NotificationState.FAILED)
@@ -79,6 +84,8 @@ class Wanted:
     subject_line: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
     state: str = NotificationState.PENDING
+    why: str = ""  # with state skipped: the reason, kept in last_error
+    channel: str = "mail"
 
 
 @dataclass(frozen=True)
@@ -109,10 +116,11 @@ def open_many(*, kind: str, wanted: Sequence[Wanted]) -> list[Claimed]:
             f"""
             INSERT INTO {_TABLE}
                 (recipient_id, kind, subject_key, period, state, subject_line, payload,
-                 attempts, last_error, created_at)
-            SELECT k.r, %s, k.s, k.p, k.st, k.subj, k.payload::jsonb, 0, '', %s
-            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                AS k(r, s, p, st, subj, payload)
+                 attempts, last_error, created_at, channel)
+            SELECT k.r, %s, k.s, k.p, k.st, k.subj, k.payload::jsonb, 0, k.why, %s, k.ch
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                        %s::text[], %s::text[])
+                AS k(r, s, p, st, subj, payload, why, ch)
             ON CONFLICT (recipient_id, kind, subject_key, period) DO NOTHING
             """,  # noqa: S608 - the table name is ours, every value is a parameter
             [
@@ -124,6 +132,8 @@ def open_many(*, kind: str, wanted: Sequence[Wanted]) -> list[Claimed]:
                 [str(w.state) for w in wanted],
                 [w.subject_line[:300] for w in wanted],
                 [json.dumps(w.payload, cls=DjangoJSONEncoder) for w in wanted],
+                [w.why for w in wanted],
+                [w.channel for w in wanted],
             ],
         )
         cursor.execute(
@@ -161,6 +171,16 @@ class Outgoing:
     subject: str
     text: str
     html: str | None = None
+    # A bundle: the other log rows this one message carries (locked, sent, recorded with it).
+    also: tuple[int, ...] = ()
+    # The channel: mail to `to`, or a Slack DM to `slack_user` (its Block Kit in `blocks`).
+    channel: str = "mail"
+    slack_user: str = ""
+    blocks: list[dict[str, Any]] | None = None
+    # A team's post: its Slack channel, or its Teams Workflows URL and Adaptive Card.
+    slack_channel: str = ""
+    webhook_url: str = ""
+    card: dict[str, Any] | None = None
 
 
 @dataclass
@@ -197,21 +217,24 @@ def build_message(out: Outgoing, *, connection: Any = None) -> EmailMultiAlterna
     return message
 
 
-def lock(log_id: int) -> bool:
-    """Take the row for this transaction if it is still to send and nobody holds it."""
-    return (
+def lock(log_id: int, *also: int) -> bool:
+    """Take the row (and a bundle's other rows) for this transaction if each is still to send
+    and nobody holds it; a bundle is taken whole or not at all."""
+    ids = (log_id, *also)
+    taken = list(
         NotificationLog.objects.select_for_update(skip_locked=True)
-        .filter(pk=log_id, state__in=OPEN_STATES, attempts__lt=MAX_ATTEMPTS)
+        .filter(pk__in=ids, state__in=OPEN_STATES, attempts__lt=MAX_ATTEMPTS)
         .values_list("pk", flat=True)
-        .first()
-        is not None
     )
+    return len(taken) == len(set(ids))
 
 
-def record(log_id: int, *, error: BaseException | None) -> None:
+def record(log_id: int, *also: int, error: BaseException | None, channel: str = "mail") -> None:
     now = timezone.now()
+    ids = (log_id, *also)
     if error is None:
-        NotificationLog.objects.filter(pk=log_id).update(
+        NotificationLog.objects.filter(pk__in=ids).update(
+            channel=channel,
             state=NotificationState.SENT,
             attempts=F("attempts") + 1,
             claimed_at=now,
@@ -220,7 +243,8 @@ def record(log_id: int, *, error: BaseException | None) -> None:
         )
         return
     logger.warning("Could not send notification %s: %s", log_id, error)
-    NotificationLog.objects.filter(pk=log_id).update(
+    NotificationLog.objects.filter(pk__in=ids).update(
+        channel=channel,
         state=NotificationState.FAILED,
         attempts=F("attempts") + 1,
         claimed_at=now,
@@ -241,21 +265,37 @@ def send_each(outgoing: Iterable[Outgoing]) -> Delivery:
         for out in outgoing:
             log_id = out.claimed.log_id
             with transaction.atomic():
-                if not lock(log_id):
+                if not lock(log_id, *out.also):
                     result.taken.append(log_id)
                     continue
                 try:
-                    if conn.connection is None:
-                        conn.open()
-                    conn.send_messages([build_message(out, connection=conn)])
-                except SMTP_ERRORS as exc:
-                    record(log_id, error=exc)
+                    if out.channel == "teams":
+                        webhooks.post_card(url=out.webhook_url, card=out.card or {})
+                    elif out.channel == "slack" and out.slack_channel:
+                        slack.post(
+                            channel=out.slack_channel,
+                            text=f"{out.subject}\n\n{out.text}",
+                            message_blocks=out.blocks or [],
+                        )
+                    elif out.channel == "slack":
+                        slack.post_dm(
+                            slack_user=out.slack_user,
+                            text=f"{out.subject}\n\n{out.text}",
+                            message_blocks=out.blocks or [],
+                        )
+                    else:
+                        if getattr(conn, "connection", None) is None:  # SMTP: (re)connect
+                            conn.open()
+                        conn.send_messages([build_message(out, connection=conn)])
+                except SEND_ERRORS as exc:
+                    record(log_id, *out.also, error=exc, channel=out.channel)
                     result.failed.append(log_id)
                     result.error = exc
-                    with contextlib.suppress(*SMTP_ERRORS):  # start afresh for the next one
-                        conn.close()
+                    if out.channel == "mail":
+                        with contextlib.suppress(*SMTP_ERRORS):  # start afresh for the next one
+                            conn.close()
                 else:
-                    record(log_id, error=None)
+                    record(log_id, *out.also, error=None, channel=out.channel)
                     result.sent.append(log_id)
     finally:
         with contextlib.suppress(*SMTP_ERRORS):  # closing a broken connection

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value
@@ -25,7 +26,8 @@ from django.utils import timezone
 from safety_reset.audits.models import ChecklistItem, SignOff, Waiver, WaiverState
 from safety_reset.inventory.models import Person
 
-from .models import NotificationKind, NotificationLog
+from .models import Delivery, NotificationKind, NotificationLog, NotificationSettings
+from .notices import notices_deliver, notices_open, signoff_notices
 from .sending import Wanted, done_q, give_up, lock, message_id, open_many, record
 
 logger = logging.getLogger(__name__)
@@ -70,31 +72,14 @@ def signoffs_revoked_untold(*, limit: int = 500) -> list[SignOff]:
     )
 
 
-def signoff_revocations_notify(*, limit: int = 500) -> int:
-    """Tell both signers of every revoked sign-off, once. Returns how many mails went out."""
-    sent = 0
-    for signoff in signoffs_revoked_untold(limit=limit):
-        for recipient in (signoff.owner_signed_by, signoff.senior_signed_by):
-            if recipient is not None and _send_revoked_once(signoff, recipient):
-                sent += 1
-    return sent
-
-
-def _open(signoff: SignOff, recipient: Person, subject: str) -> int | None:
-    """The log row to send under, or None when it was sent (or given up) already."""
-    rows = open_many(
-        kind=NotificationKind.SIGNOFF_REVOKED,
-        wanted=[
-            Wanted(
-                recipient_id=recipient.pk,
-                subject_key=signoff_subject_key(signoff.pk),
-                period=ONCE,
-                subject_line=subject,
-                payload={"signoff": signoff.pk, "audit": signoff.audit_id},
-            )
-        ],
-    )
-    return rows[0].log_id if rows else None
+def signoff_revocations_notify(*, limit: int = 500, now: dt.datetime | None = None) -> int:
+    """Tell both signers of every revoked sign-off, once, through the notices' budget (the
+    event itself queues the notice on commit; this catches up whatever that missed). Returns
+    how many messages went out."""
+    now = now or timezone.now()
+    notices = [n for s in signoffs_revoked_untold(limit=limit) for n in signoff_notices(s)]
+    people = notices_open(notices, now=now)
+    return len(notices_deliver(person_ids=sorted(people), now=now).sent)
 
 
 def send_mail(
@@ -102,31 +87,6 @@ def send_mail(
 ) -> None:
     """Send one plain-text mail whose Message-ID comes from its log row."""
     EmailMessage(subject, body, from_email, to, headers={"Message-ID": message_id(log_id)}).send()
-
-
-def _send_revoked_once(signoff: SignOff, recipient: Person) -> bool:
-    """Lock the row, send, record, commit (see sending.py for why a kill loses nothing)."""
-    system = signoff.audit.system
-    subject = f"Sign-off of {system.name} was revoked"
-    log_id = _open(signoff, recipient, subject)
-    if log_id is None:
-        return False
-    if not recipient.is_active or not recipient.email:
-        give_up([log_id], "The recipient's account is inactive or has no email address.")
-        return False
-    url = settings.SITE_URL.rstrip("/") + reverse(
-        "audits:system", args=[signoff.audit.program.slug, system.slug]
-    )
-    body = (
-        f"Hello {recipient.first_name or recipient},\n\n"
-        f"The sign-off of {system.name} ({signoff.audit.program.name}) was revoked on "
-        f"{signoff.revoked_at:%d %b %Y at %H:%M} UTC:\n\n"
-        f"    {signoff.revoked_reason}\n\n"
-        "The audit is open again. Once every item is covered, the owner signs off and the "
-        "senior reviewer gives the second signature.\n\n"
-        f"{url}#signoff\n"
-    )
-    return _send_locked(log_id, subject, body, recipient.email)
 
 
 def _send_locked(log_id: int, subject: str, body: str, to: str) -> bool:
@@ -271,3 +231,24 @@ def preferences_update(*, person: Person, digest_enabled: bool, reminders_enable
     person.reminders_enabled = reminders_enabled
     person.save(update_fields=["digest_enabled", "reminders_enabled"])
     return person
+
+
+def notification_settings_update(
+    *, person: Person, choices: dict[str, str], during_quiet_hours: bool
+) -> NotificationSettings:
+    """One's own choice per kind of notice (right away, daily, digest only, never) and whether
+    notices may come at night. Escalations to managers are not among the kinds: they stay on."""
+    errors = {
+        name: f"Choose one of: {', '.join(Delivery.values)}."
+        for name, value in choices.items()
+        if name not in NotificationSettings.CHOICE_FIELDS or value not in Delivery.values
+    }
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        row, _ = NotificationSettings.objects.select_for_update().get_or_create(person=person)
+        for name, value in choices.items():
+            setattr(row, name, value)
+        row.during_quiet_hours = during_quiet_hours
+        row.save()
+    return row

@@ -16,8 +16,8 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from . import digests, kickoff, reminders, selectors
-from .sending import MAX_ATTEMPTS, SMTP_ERRORS, Delivery
+from . import digests, kickoff, notices, reminders, selectors, teams
+from .sending import MAX_ATTEMPTS, SEND_ERRORS, Delivery
 from .services import (
     reattest_requests_notify,
     signoff_revocations_notify,
@@ -28,7 +28,7 @@ RECIPIENT_TASK: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "ignore_result": True,
-    "autoretry_for": SMTP_ERRORS,
+    "autoretry_for": SEND_ERRORS,
     "retry_backoff": 2,
     "retry_backoff_max": 600,
     "retry_jitter": False,
@@ -57,11 +57,15 @@ def _raise_failures(delivery: Delivery) -> int:
 
 
 @shared_task(ignore_result=True)
-def notify_revoked_signoffs() -> int:
+def notify_revoked_signoffs(now: str | None = None) -> int:
     """Tell both signers of each revoked sign-off, and each requester of an exception withdrawn
     because it was no longer needed, and ask owners to re-attest after a catalog change added
     controls, once each (safe to run twice)."""
-    return signoff_revocations_notify() + waiver_withdrawals_notify() + reattest_requests_notify()
+    return (
+        signoff_revocations_notify(now=_now(now))
+        + waiver_withdrawals_notify()
+        + reattest_requests_notify()
+    )
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -125,3 +129,33 @@ def send_escalation(manager_id: int, now: str) -> int:
 def send_kick_off(program_id: int) -> int:
     """The kick-off mails of one program (queued by `program_kick_off`; safe to run twice)."""
     return _raise_failures(kickoff.kick_off_send(program_id=program_id))
+
+
+@shared_task(**BATCH_TASK)
+def send_notice(kind: str, object_id: int, now: str | None = None) -> int:
+    """One event's notices (queued on commit by the service that made the event, via a signal):
+    opened once under their keys, delivered now if each person's budget allows."""
+    return _raise_failures(notices.notice_send(kind=kind, object_id=object_id, now=_now(now)))
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def deliver_notices(now: str | None = None) -> int:
+    """Every few minutes: the notices that waited (the hour's budget, quiet hours, "daily"),
+    in batches, to whoever is due now."""
+    moment = _now(now)
+    waiting = notices.people_waiting()
+    for batch in reminders.batches(waiting):
+        deliver_notice_batch.delay(batch, moment.isoformat())
+    return len(waiting)
+
+
+@shared_task(**BATCH_TASK)
+def deliver_notice_batch(person_ids: list[int], now: str) -> int:
+    return _raise_failures(notices.notices_deliver(person_ids=person_ids, now=_now(now)))
+
+
+@shared_task(**BATCH_TASK)
+def send_team_summaries(now: str | None = None) -> int:
+    """Monday: each team's weekly summary to its Teams Workflows URL and Slack channel, once per
+    channel per week (a rerun posts only what is not posted yet)."""
+    return _raise_failures(teams.team_summaries_send(now=_now(now)))

@@ -8,4 +8,5 @@ urlpatterns = [
     path("digest/preview/", views.digest_preview, name="digest-preview"),
     path("digest/preview/mail/", views.digest_preview_frame, name="digest-preview-frame"),
     path("preferences/", views.preferences, name="preferences"),
+    path("preferences/notices/", views.notice_settings, name="notice-settings"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from safety_reset.inventory.models import Person
 
-from . import digests
-from .forms import PreferencesForm
-from .services import preferences_update
+from . import digests, selectors
+from .forms import NoticeSettingsForm, PreferencesForm
+from .models import NotificationSettings
+from .services import notification_settings_update, preferences_update
 
 
 @login_required
@@ -66,9 +68,32 @@ def digest_preview_frame(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _settings_of(person: Person) -> NotificationSettings:
+    return NotificationSettings.objects.filter(person=person).first() or NotificationSettings(
+        person=person
+    )
+
+
+def _page(
+    request: HttpRequest,
+    person: Person,
+    form: PreferencesForm,
+    notices_form: NoticeSettingsForm,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "notices_form": notices_form,
+        "sent": selectors.notifications_of(person),
+        "listed": selectors.SENT_LISTED,
+    }
+    return render(request, "notifications/preferences.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
+    """One's own notifications: the mails on/off, the choice per notice, what was sent."""
     person = request.user
     assert isinstance(person, Person)
     form = PreferencesForm(request.POST or None, instance=person)
@@ -80,4 +105,30 @@ def preferences(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, "Your email preferences are saved.")
         return HttpResponseRedirect(reverse("notifications:preferences"))
-    return render(request, "notifications/preferences.html", {"form": form})
+    status = 400 if request.method == "POST" else 200
+    return _page(request, person, form, NoticeSettingsForm(instance=_settings_of(person)), status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def notice_settings(request: HttpRequest) -> HttpResponse:
+    person = request.user
+    assert isinstance(person, Person)
+    notices_form = NoticeSettingsForm(request.POST, instance=_settings_of(person))
+    if notices_form.is_valid():
+        try:
+            notification_settings_update(
+                person=person,
+                choices={
+                    name: notices_form.cleaned_data[name]
+                    for name in NotificationSettings.CHOICE_FIELDS
+                },
+                during_quiet_hours=notices_form.cleaned_data["during_quiet_hours"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                notices_form.add_error(field if field in notices_form.fields else None, errors)
+        else:
+            messages.success(request, "Your notice settings are saved.")
+            return HttpResponseRedirect(reverse("notifications:preferences"))
+    return _page(request, person, PreferencesForm(instance=person), notices_form, status=400)

@@ -21,7 +21,7 @@ from safety_reset.inventory.models import Person, System
 from safety_reset.programs.models import PhaseKind, Program
 from safety_reset.programs.rules import require_open
 
-from . import permissions
+from . import permissions, signals
 from .models import OPEN_TASK_STATES, RemediationTask, TaskState
 
 WORK_STATES = (TaskState.OPEN, TaskState.IN_PROGRESS, TaskState.BLOCKED, TaskState.DONE)
@@ -98,7 +98,7 @@ def task_create(
         if errors:
             raise ValidationError(errors)
         assert due_on is not None
-        return RemediationTask.objects.create(
+        task = RemediationTask.objects.create(
             system=system,
             item=item,
             title=title,
@@ -109,6 +109,9 @@ def task_create(
             severity=severity,
             ticket_url=ticket_url,
         )
+        if task.assignee_id != actor.pk:  # filing a task for oneself needs no notice
+            signals.task_assigned.send(sender=RemediationTask, task=task, assignee=task.assignee)
+        return task
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def task_update(
             task.title = title.strip()
         if description is not None:
             task.description = description.strip()
+        reassigned = assignee is not None and assignee.pk != task.assignee_id
         if assignee is not None:
             _check_assignee(assignee, task.system, errors)
             task.assignee = assignee
@@ -237,4 +241,6 @@ def task_update(
         if errors:
             raise ValidationError(errors)
         task.save()
+        if reassigned and assignee is not None and assignee.pk != actor.pk:
+            signals.task_assigned.send(sender=RemediationTask, task=task, assignee=assignee)
         return task

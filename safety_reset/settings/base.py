@@ -347,6 +347,13 @@ else:
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Code Safety Reset <reset@example.com>")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# --- Slack (notifications/slack.py) --------------------------------------------------------
+# With a bot token (scopes chat:write, im:write, users:read.email), notices and digests go to
+# each person's Slack DM (found by email) and a team's channel; without one, or for someone
+# without a Slack account, by email. SLACK_API_URL is for a stand-in in tests.
+SLACK_BOT_TOKEN = env("SLACK_BOT_TOKEN", default="")
+SLACK_API_URL = env("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_USER_CACHE_SECONDS = env.int("SLACK_USER_CACHE_SECONDS", default=60 * 60 * 24)
 
 # --- REST API ----------------------------------------------------------------------------
 # /api/v1/ (safety_reset/api_urls.py). Tools send `Authorization: Token …` (make one with

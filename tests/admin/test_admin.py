@@ -47,6 +47,7 @@ from tests.factories import (
     EvidenceFactory,
     IncidentFactory,
     NotificationLogFactory,
+    NotificationSettingsFactory,
     OrgFactory,
     PersonFactory,
     ProgramFactory,
@@ -270,6 +271,7 @@ BUILDERS: dict[str, Callable[[int], list[Any]]] = {
     "incidents.Incident": _incidents,
     "repo_status.ChangeReviewRecord": lambda n: ChangeReviewRecordFactory.create_batch(n),
     "notifications.NotificationLog": lambda n: NotificationLogFactory.create_batch(n),
+    "notifications.NotificationSettings": lambda n: NotificationSettingsFactory.create_batch(n),
     "dashboards.ProgressSnapshot": lambda n: ProgressSnapshotFactory.create_batch(n),
     "repo_status.WebhookDelivery": _deliveries,
     "repo_status.ReviewGateStatus": _gate_statuses,
@@ -321,6 +323,7 @@ CHANGELIST_QUERIES: dict[str, int] = {
     "identities.IdentityEvent": 5,
     "identities.IdentityPolicyEvent": 5,
     "notifications.NotificationLog": 4,
+    "notifications.NotificationSettings": 4,
     "dashboards.ProgressSnapshot": 8,
 }
 
@@ -786,6 +789,7 @@ def test_workflow_models_are_the_expected_ones() -> None:
         "identities.IdentityPolicy",
         "inventory.Repository",
         "notifications.NotificationLog",
+        "notifications.NotificationSettings",
         "programs.Phase",
         "remediation.RemediationTask",
         "repo_status.ChangeReviewRecord",

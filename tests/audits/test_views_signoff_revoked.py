@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 
 import pytest
 from django.core import mail
@@ -16,7 +17,7 @@ from safety_reset.notifications import services as notify
 from safety_reset.notifications import tasks as notify_tasks
 from safety_reset.notifications.models import NotificationLog
 from tests.roles import RoleWorld, client_as
-from tests.workflow import attest_passing, verify_attested
+from tests.workflow import attest_passing, daytime, verify_attested
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_both_signers_are_told_once(role_world: RoleWorld):
     signoff = _signed(world)
     _regress(world)
 
-    assert notify_tasks.notify_revoked_signoffs() == 2
+    assert notify_tasks.notify_revoked_signoffs(daytime().isoformat()) == 2
     recipients = sorted(m.to[0] for m in mail.outbox)
     assert recipients == ["owner@matrix.test", "senior@matrix.test"]
     message = mail.outbox[0]
@@ -54,7 +55,7 @@ def test_both_signers_are_told_once(role_world: RoleWorld):
         (f"signoff:{signoff.pk}", "once", "sent")
     }
     # Safe to run again: nothing more goes out.
-    assert notify.signoff_revocations_notify() == 0
+    assert notify.signoff_revocations_notify(now=daytime()) == 0
     assert len(mail.outbox) == 2
 
 
@@ -65,7 +66,7 @@ def test_an_owner_only_signoff_tells_the_owner(role_world: RoleWorld):
         attest_passing(item=item, actor=owner)
     services.signoff_owner(audit=world.audit, actor=owner)
     services.item_assess(item=world.items[0], actor=owner, status="failing", reason="Oops.")
-    assert notify.signoff_revocations_notify() == 1
+    assert notify.signoff_revocations_notify(now=daytime()) == 1
     assert mail.outbox[0].to == ["owner@matrix.test"]
 
 
@@ -83,23 +84,25 @@ def test_a_notice_already_sent_is_never_sent_twice(role_world: RoleWorld):
         period="once",
         state="sent",
     )
-    assert notify.signoff_revocations_notify() == 1
+    assert notify.signoff_revocations_notify(now=daytime()) == 1
     assert [m.to[0] for m in mail.outbox] == ["senior@matrix.test"]
 
 
-def test_a_failed_send_is_retried_later(role_world: RoleWorld, monkeypatch):
+def test_a_failed_send_is_retried_later(role_world: RoleWorld, settings):
     world = role_world
     _signed(world)
     _regress(world)
 
-    def broken(*args, **kwargs):
-        raise OSError("SMTP down")
-
-    monkeypatch.setattr(notify, "send_mail", broken)
-    assert notify.signoff_revocations_notify() == 0
+    # A mail server that is down: nothing listens on the port.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+    assert notify.signoff_revocations_notify(now=daytime()) == 0
     assert set(NotificationLog.objects.values_list("state", flat=True)) == {"failed"}
-    monkeypatch.undo()
-    assert notify.signoff_revocations_notify() == 2
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notify.signoff_revocations_notify(now=daytime()) == 2
     assert set(NotificationLog.objects.values_list("state", "attempts")) == {("sent", 2)}
 
 

@@ -447,3 +447,22 @@ class TestWhatTheAdminNeeds:
         )
         system.refresh_from_db()
         assert system.is_active
+
+
+def test_a_team_sets_where_its_summary_goes(pm):
+    team = TeamFactory()
+    with pytest.raises(PermissionDenied):
+        services.team_set_channels(
+            actor=PersonFactory(), team=team, slack_channel="", teams_webhook_url=""
+        )
+    with pytest.raises(ValidationError) as bad:
+        services.team_set_channels(
+            actor=pm, team=team, slack_channel="#payments", teams_webhook_url="http://x.test/"
+        )
+    assert set(bad.value.message_dict) == {"slack_channel", "teams_webhook_url"}
+    url = "https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke"
+    services.team_set_channels(
+        actor=pm, team=team, slack_channel="C0PAYMENTS1", teams_webhook_url=url
+    )
+    team.refresh_from_db()
+    assert (team.slack_channel, team.teams_webhook_url) == ("C0PAYMENTS1", url)

@@ -297,3 +297,32 @@ def test_whole_teams_behind_in_the_program_managers_escalation(smtp):
     assert "1 of 2 systems have work overdue by more than a week" in text
     assert "Search" not in text
     assert selectors.escalations_due(now=NOW + dt.timedelta(days=1)) == []  # once a week
+
+
+def test_the_reminder_absorbs_what_a_notice_said_that_day(smtp):
+    person = PersonFactory(email="ana@example.test", first_name="Ana")
+    told, other = _task(person, 0, title="Told today"), _task(person, 2, title="Not told")
+    url = f"https://reset.example.test/tasks/{told.pk}/"
+    NotificationLog.objects.create(
+        recipient=person,
+        kind="task_assigned",
+        subject_key=f"task:{told.pk}",
+        period="x",
+        state="sent",
+        sent_at=NOW - dt.timedelta(hours=1),
+        payload={"url": url},
+    )
+    # Yesterday's notice about the other task is not today's: it stays in the reminder.
+    NotificationLog.objects.create(
+        recipient=person,
+        kind="task_assigned",
+        subject_key=f"task:{other.pk}",
+        period="y",
+        state="sent",
+        sent_at=NOW - dt.timedelta(days=1),
+        payload={"url": f"https://reset.example.test/tasks/{other.pk}/"},
+    )
+    reminders.reminders_send(person_ids=[person.pk], now=NOW)
+    text, _html = bodies(smtp.for_("ana@example.test")[0])
+    assert url not in text
+    assert f"https://reset.example.test/tasks/{other.pk}/" in text

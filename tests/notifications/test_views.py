@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from safety_reset.inventory.models import Person
+from safety_reset.notifications.models import NotificationLog, NotificationSettings
 from tests.roles import RoleWorld, client_as
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,73 @@ def test_the_frame_is_ones_own_and_needs_sign_in(client, role_world: RoleWorld):
     body = client_as(client, role_world, "senior").get(FRAME, {"person": 1}).content.decode()
     assert role_world.person("senior").email in body or "Hello" in body
     assert role_world.person("owner").email not in body
+
+
+NOTICES = reverse("notifications:notice-settings")
+# session, person, the header's program switcher, settings, the log (the same at both sizes)
+QUERIES = 5
+
+
+def _sent(person: Person, n: int) -> None:
+    for i in range(n):
+        NotificationLog.objects.create(
+            recipient=person,
+            kind="task_assigned",
+            subject_key=f"task:{i}",
+            period="once",
+            state="failed" if i % 2 else "sent",
+            subject_line=f"Task {i}",
+            last_error="451 Try again later" if i % 2 else "",
+        )
+
+
+@pytest.mark.parametrize("n", [2, 20])
+def test_the_notifications_page_lists_what_was_sent_in_fixed_queries(
+    client, role_world: RoleWorld, django_assert_num_queries, n
+):
+    owner = role_world.person("owner")
+    _sent(owner, n)
+    _sent(role_world.person("senior"), 3)  # someone else's: never shown
+    client_as(client, role_world, "owner")
+    client.get(PREFERENCES)  # warm the session
+    with django_assert_num_queries(QUERIES):
+        page = client.get(PREFERENCES)
+    text = page.content.decode()
+    assert text.count("<tr>") == n + 1
+    assert "451 Try again later" in text
+    assert "Task for you" not in text
+
+
+def test_notice_settings_are_ones_own_and_bad_input_is_a_400_on_the_field(
+    client, role_world: RoleWorld
+):
+    owner, senior = role_world.person("owner"), role_world.person("senior")
+    client_as(client, role_world, "owner")
+    data = {
+        "waiver_requested": "now",
+        "waiver_decided": "daily",
+        "evidence_requested": "digest",
+        "task_assigned": "never",
+        "signoff_revoked": "now",
+        "during_quiet_hours": "on",
+        "person": senior.pk,
+    }
+    assert client.post(NOTICES, data).status_code == 302
+    row = NotificationSettings.objects.get()
+    assert row.person_id == owner.pk
+    assert (row.waiver_decided, row.task_assigned, row.during_quiet_hours) == (
+        "daily",
+        "never",
+        True,
+    )
+    bad = client.post(NOTICES, {**data, "task_assigned": "sometimes"})
+    assert bad.status_code == 400
+    assert "Select a valid choice" in bad.content.decode()
+    assert NotificationSettings.objects.get().task_assigned == "never"
+
+
+def test_the_database_refuses_an_unknown_choice(role_world: RoleWorld):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NotificationSettings.objects.create(person=role_world.person("owner"), task_assigned="x")

@@ -12,7 +12,7 @@ from safety_reset.audits.models import Waiver
 from safety_reset.notifications import tasks
 from safety_reset.notifications.models import NotificationLog
 from tests.roles import RoleWorld
-from tests.workflow import attest_passing
+from tests.workflow import attest_passing, daytime
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,8 @@ def test_the_requester_is_told_once_at_a_real_smtp_server(role_world: RoleWorld,
     delegate = role_world.person("delegate")
     attest_passing(item=role_world.items[0], actor=delegate)
 
-    assert tasks.notify_revoked_signoffs() == 1
-    assert tasks.notify_revoked_signoffs() == 0  # safe to run again
+    assert tasks.notify_revoked_signoffs(daytime().isoformat()) == 1
+    assert tasks.notify_revoked_signoffs(daytime().isoformat()) == 0  # safe to run again
     [message] = smtp.for_("owner@matrix.test")
     assert "was withdrawn" in str(message["Subject"])
     body = message.get_content()
@@ -49,5 +49,5 @@ def test_old_withdrawals_are_not_news(role_world: RoleWorld, smtp):
     waiver = _pending(role_world)
     attest_passing(item=role_world.items[0], actor=role_world.person("owner"))
     Waiver.objects.filter(pk=waiver.pk).update(updated_at=timezone.now() - dt.timedelta(days=30))
-    assert tasks.notify_revoked_signoffs() == 0
+    assert tasks.notify_revoked_signoffs(daytime().isoformat()) == 0
     assert smtp.messages == []

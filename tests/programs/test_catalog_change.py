@@ -41,6 +41,7 @@ from tests.factories import (
     SignOffFactory,
     SystemFactory,
 )
+from tests.workflow import daytime
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +151,7 @@ def test_a_non_critical_control_keeps_signoffs_and_nobody_is_late_before_the_due
     assert all("retired" in i.reason for i in retired.filter(status="not_applicable"))
     # No sign-off revoked; both owners asked once to re-attest.
     assert not SignOff.objects.filter(revoked_at__isnull=False).exists()
-    assert notify.signoff_revocations_notify() == 0
+    assert notify.signoff_revocations_notify(now=daytime()) == 0
     assert notify.reattest_requests_notify() == 2
     assert notify.reattest_requests_notify() == 0
     assert all(f"{due:%d %b %Y}" in m.subject for m in mail.outbox)
@@ -197,9 +198,9 @@ def test_a_critical_control_revokes_exactly_the_active_signoffs_and_mails_once(p
     assert earlier.revoked_reason == "An item regressed."
     assert SignOff.objects.filter(audit__program=other, revoked_at__isnull=True).count() == 1
     mail.outbox.clear()
-    sent = notify.signoff_revocations_notify()
+    sent = notify.signoff_revocations_notify(now=daytime())
     assert sent == 3  # two owners of this change, and the earlier one never told
-    assert notify.signoff_revocations_notify() == 0
+    assert notify.signoff_revocations_notify(now=daytime()) == 0
     assert notify.reattest_requests_notify() == 0  # revoked: nothing to re-attest
 
 
