@@ -58,6 +58,7 @@ from safety_reset.repo_status.models import ChangeReviewRecord
 from . import plan as plan_mod
 from .models import ProgressSnapshot
 from .rollup import (
+    BehindSystem,
     ProgramCounts,
     Rollup,
     RollupSources,
@@ -65,7 +66,6 @@ from .rollup import (
     counts_fold,
     percent,
     rollup,
-    tasks_attach,
 )
 
 # How far ahead an approved exception counts as “expiring soon”.
@@ -151,18 +151,18 @@ def _open_tasks(scope: Scope) -> QuerySet[RemediationTask]:
 
 
 def program_rollup(*, scope: Scope, team_id: int | None = None, behind: int = 0) -> Rollup:
-    """Live progress of every team in the scope, with open and overdue tasks, and the ids of
-    the `behind` systems furthest behind (2 queries)."""
-    result = rollup(live_sources(scope, team_id=team_id), behind=behind)
+    """Live progress of every team in the scope, with open and overdue tasks, and the `behind`
+    systems furthest behind (1 query)."""
     tasks = _open_tasks(scope)
     if team_id is not None:
         tasks = tasks.filter(system__team_id=team_id)
-    tasks_attach(result.teams, tasks, today=scope.today)
-    return result
+    return rollup(
+        live_sources(scope, team_id=team_id), behind=behind, tasks=tasks, today=scope.today
+    )
 
 
 def program_teams(*, scope: Scope, team_id: int | None = None) -> list[TeamRow]:
-    """Every team's live progress in the scope, with open and overdue tasks (2 queries)."""
+    """Every team's live progress in the scope, with open and overdue tasks (1 query)."""
     return program_rollup(scope=scope, team_id=team_id).teams
 
 
@@ -261,19 +261,8 @@ def program_systems(*, scope: Scope) -> QuerySet[System]:
 
 @dataclass(frozen=True)
 class AtRisk:
-    system: System
+    system: BehindSystem
     behind: float  # percentage points behind today's plan (negative: ahead)
-
-
-def systems_at_risk(*, scope: Scope, ids: Sequence[int]) -> list[System]:
-    """The systems of `ids` with their figures, in that order (1 query, 4 to prefetch).
-
-    The ids come from `program_rollup(behind=…)`: not signed off, least covered first (the
-    plan asks the same share of every system on a day, so the least covered are the furthest
-    behind it), heaviest risk first among equals.
-    """
-    found = {s.id: s for s in program_systems(scope=scope).filter(id__in=list(ids))}
-    return [found[i] for i in ids if i in found]
 
 
 # --- Items, tasks, exceptions, changes (the lists behind the figures) ------------------------
@@ -350,15 +339,6 @@ class ExceptionFigures:
     window_days: int = EXPIRY_WINDOW_DAYS
 
 
-def exception_figures(*, scope: Scope) -> ExceptionFigures:
-    totals = (
-        program_exceptions(scope=scope)
-        .filter(state=WaiverState.APPROVED)
-        .aggregate(approved=Count("pk"), soon=Count("pk", filter=Q(expiring_soon=True)))
-    )
-    return ExceptionFigures(approved=totals["approved"], expiring_soon=totals["soon"])
-
-
 @dataclass(frozen=True)
 class ChangeCompliance:
     """AI-assisted changes merged in the window and how many met the review rule."""
@@ -380,14 +360,32 @@ class ChangeCompliance:
         return self.ai_changes - self.compliant
 
 
-def change_compliance(*, scope: Scope) -> ChangeCompliance:
+def exceptions_and_changes(*, scope: Scope) -> tuple[ExceptionFigures, ChangeCompliance]:
+    """Approved exceptions (and those expiring soon), and AI-assisted changes merged in the
+    window (and those compliant): four counts in one statement."""
     since = timezone.now() - dt.timedelta(days=CHANGE_WINDOW_DAYS)
-    totals = (
-        program_changes(scope=scope)
-        .filter(ai_assisted=True, merged_at__gte=since)
-        .aggregate(total=Count("pk"), compliant=Count("pk", filter=Q(compliant=True)))
+    approved = program_exceptions(scope=scope).filter(state=WaiverState.APPROVED).order_by()
+    changes = program_changes(scope=scope).filter(ai_assisted=True, merged_at__gte=since).order_by()
+    row = (
+        Program.objects.filter(pk=scope.program.pk)
+        .annotate(
+            approved=SubqueryCount(approved.values("pk")),
+            soon=SubqueryCount(
+                approved.filter(
+                    expires_on__gte=scope.today,
+                    expires_on__lte=scope.today + dt.timedelta(days=EXPIRY_WINDOW_DAYS),
+                ).values("pk")
+            ),
+            changes=SubqueryCount(changes.values("pk")),
+            compliant=SubqueryCount(changes.filter(compliant=True).values("pk")),
+        )
+        .values("approved", "soon", "changes", "compliant")
+        .get()
     )
-    return ChangeCompliance(ai_changes=totals["total"], compliant=totals["compliant"])
+    return (
+        ExceptionFigures(approved=row["approved"], expiring_soon=row["soon"]),
+        ChangeCompliance(ai_changes=row["changes"], compliant=row["compliant"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -750,11 +748,11 @@ def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
 
 
 def program_overview(*, scope: Scope) -> Overview:
-    """Everything the overview shows, in a fixed number of queries (13 at any size; 15 for a
+    """Everything the overview shows, in a fixed number of queries (7 at any size; 9 for a
     person who sees part of the program, whose burn-up and verdict are the whole program's)."""
     program = scope.program
     clock = program_clock(program=program, today=scope.today)
-    rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 2 queries
+    rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 1 query
     teams = rolled.teams
     counts = counts_fold(teams)
     controls = control_rows(scope=scope)  # 1
@@ -767,6 +765,7 @@ def program_overview(*, scope: Scope) -> Overview:
     )
     plan_today = burnup.items_plan_today
     zone = ZoneInfo(program.time_zone)
+    exceptions, changes = exceptions_and_changes(scope=scope)  # 1
     return Overview(
         scope=scope,
         clock=clock,
@@ -776,17 +775,14 @@ def program_overview(*, scope: Scope) -> Overview:
         controls=controls,
         heatmap=heatmap(scope=scope, teams=teams, controls=controls),  # 1
         burnup=burnup,
-        at_risk=[
-            AtRisk(s, plan_today - s.covered_percent)  # type: ignore[attr-defined]
-            for s in systems_at_risk(scope=scope, ids=rolled.behind)  # 1 + 4 prefetch
-        ],
+        at_risk=[AtRisk(s, plan_today - s.covered_percent) for s in rolled.behind],
         overdue_by_team=overdue[:OVERDUE_TEAMS],
         incidents=[
             IncidentRow(i, program.day_of(i.started_at.astimezone(zone).date()))
             for i in incidents_timeline(scope=scope)  # 1
         ],
-        exceptions=exception_figures(scope=scope),  # 1
-        changes=change_compliance(scope=scope),  # 1
+        exceptions=exceptions,
+        changes=changes,
     )
 
 
