@@ -34,7 +34,7 @@ def export_queryset(*, user: Person | AnonymousUser | None = None) -> QuerySet[S
     )
     through = System.depends_on.through
     slugs = (
-        through.objects.filter(from_system=OuterRef("pk"))
+        through.objects.filter(from_system=OuterRef("pk"))  # type: ignore[misc]  # the stubs miss annotations of a through model
         .order_by()
         .values("from_system")
         .annotate(v=StringAgg("to_system__slug", " ", order_by="to_system__slug"))
