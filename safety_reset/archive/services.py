@@ -59,6 +59,7 @@ from django.utils import timezone
 
 from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog, Control
+from safety_reset.core.db import analyze_after_commit
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Org, Person, Repository, System, Team
@@ -664,4 +665,11 @@ def pack_restore(*, pack: VerifiedPack) -> dict[str, int]:
             for statement in sql:
                 cursor.execute(statement)
         counts["files"] = _restore_files(pack)
+        # A restore loads a whole program at once: fresh statistics for every table it filled.
+        analyze_after_commit(
+            [
+                *models_in,
+                *(f.remote_field.through for m in models_in for f in m._meta.local_many_to_many),
+            ]
+        )
     return counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -58,9 +58,12 @@ class ChecklistItemSerializer(serializers.ModelSerializer[ChecklistItem]):
     system = serializers.CharField(source="audit.system.slug", read_only=True)
     control = serializers.CharField(source="control.key", read_only=True)
     control_title = serializers.CharField(source="control.title", read_only=True)
-    status_changed_by = _email()
-    attested_by = _email()
-    verified_by = _email()
+    # Read from the queryset's annotations (ChecklistItemViewSet.get_queryset).
+    status_changed_by = serializers.CharField(
+        source="status_changed_by_email", read_only=True, allow_null=True
+    )
+    attested_by = serializers.CharField(source="attested_by_email", read_only=True, allow_null=True)
+    verified_by = serializers.CharField(source="verified_by_email", read_only=True, allow_null=True)
 
     class Meta:
         model = ChecklistItem
@@ -221,8 +224,20 @@ class ChecklistItemViewSet(viewsets.ReadOnlyModelViewSet[ChecklistItem]):
     ordering = ["id"]
 
     def get_queryset(self) -> QuerySet[ChecklistItem]:
-        return ChecklistItem.objects.visible_to(person(self.request)).select_related(
-            "audit__system", "control", "status_changed_by", "attested_by", "verified_by"
+        # The people's emails by scalar subqueries, not by joins: five joins and the visibility
+        # semi-join cost PostgreSQL 34 ms of planning for 0.5 ms of execution (335 systems);
+        # two joins and three subqueries on the primary key plan in under 2 ms.
+        def email(field: str) -> Subquery:
+            return Subquery(Person.objects.filter(pk=OuterRef(field)).values("email")[:1])
+
+        return (
+            ChecklistItem.objects.visible_to(person(self.request))
+            .select_related("audit__system", "control")
+            .annotate(
+                status_changed_by_email=email("status_changed_by_id"),
+                attested_by_email=email("attested_by_id"),
+                verified_by_email=email("verified_by_id"),
+            )
         )
 
     def _item(self, item: ChecklistItem) -> Response:

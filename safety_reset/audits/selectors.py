@@ -24,11 +24,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from safety_reset.catalog.models import Category
@@ -676,17 +677,29 @@ def my_systems(
     # by a day at most; an item is then never shown late early).
     given = today
     today = today or min((p.today() for p in programs), default=timezone.localdate())
-    own_due = Q(items__status=ItemStatus.NOT_ASSESSED) & ~may_be_late_q(today, "items__")
+    own_due = Q(status=ItemStatus.NOT_ASSESSED) & ~may_be_late_q(today)
+
+    def of_audit(aggregate: Any, where: Q | None = None) -> Any:
+        # A correlated subquery on the audit's own items (its index): the person's few audits
+        # are found first, then only their items are read, never the program's 130,000.
+        items = ChecklistItem.objects.filter(audit=OuterRef("pk"))
+        if where is not None:
+            items = items.filter(where)
+        return Subquery(items.order_by().values("audit").annotate(v=aggregate).values("v"))
+
+    def count(where: Q | None = None) -> Any:
+        return Coalesce(of_audit(Count("pk"), where), 0)
+
     audits = (
         Audit.objects.filter(program__in=programs, system__in=mine)
         .select_related("system__team__org", "system__owner", "system__senior_reviewer")
         .annotate(
-            items_total=Count("items"),
-            items_covered=Count("items", filter=Q(items__status__in=COVERED_STATUSES)),
-            items_failing=Count("items", filter=Q(items__status=ItemStatus.FAILING)),
-            items_not_assessed=Count("items", filter=Q(items__status=ItemStatus.NOT_ASSESSED)),
-            items_due_later=Count("items", filter=own_due),
-            items_due_on=Min("items__due_date", filter=own_due),
+            items_total=count(),
+            items_covered=count(Q(status__in=COVERED_STATUSES)),
+            items_failing=count(Q(status=ItemStatus.FAILING)),
+            items_not_assessed=count(Q(status=ItemStatus.NOT_ASSESSED)),
+            items_due_later=count(own_due),
+            items_due_on=of_audit(Min("due_date"), own_due),
             signed_off=Exists(
                 SignOff.objects.filter(
                     audit=OuterRef("pk"), revoked_at__isnull=True, senior_signed_by__isnull=False

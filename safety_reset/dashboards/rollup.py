@@ -172,21 +172,73 @@ def percent(done: float, total: float) -> int:
 
 
 @dataclass(frozen=True)
+class BehindSystem:
+    """A system not signed off, with the figures of the overview's "furthest behind" panel."""
+
+    id: int
+    slug: str
+    name: str
+    blast_radius: str
+    risk_weight: int  # blast radius weight × (1 + dependents)
+    team_slug: str
+    team_name: str
+    items_total: int
+    items_covered: int
+    items_failing: int
+    share: float  # items covered over items, 0 to 1
+
+    @property
+    def covered_percent(self) -> float:
+        return 100.0 * self.share
+
+
+@dataclass(frozen=True)
 class Rollup:
     teams: list[TeamRow]  # by org and team name
-    behind: list[int]  # ids of the systems furthest behind (least covered, heaviest first)
+    behind: list[BehindSystem]  # furthest behind first (least covered, heaviest first)
 
 
-def rollup(sources: RollupSources, *, behind: int = 0) -> Rollup:
-    """Teams' progress and the systems furthest behind, from one pass over the items (1 query).
+def _task_counts(tasks: QuerySet[Any], today: dt.date) -> QuerySet[Any]:
+    return (
+        tasks.order_by()
+        .values("system__team_id")
+        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=today)))
+    )
+
+
+def _tasks_fold(teams: Sequence[TeamRow], rows: Iterable[dict[str, Any]]) -> None:
+    by_id = {team.id: team for team in teams}
+    for row in rows:
+        team = by_id.get(row["system__team_id"])
+        if team is not None:
+            team.tasks_open = row["open"]
+            team.tasks_overdue = row["overdue"]
+
+
+def rollup(
+    sources: RollupSources,
+    *,
+    behind: int = 0,
+    tasks: QuerySet[Any] | None = None,
+    today: dt.date | None = None,
+) -> Rollup:
+    """Teams' progress and the systems furthest behind (with what the overview shows of them),
+    from one pass over the items (1 query).
 
     The per-system rows are computed once (a materialised CTE) and read twice: grouped by team,
     and ranked for the systems furthest behind, not signed off, least covered first, heaviest
-    risk first. Both come back as JSON arrays in a single row.
+    risk first. Both come back as JSON arrays in a single row, with the open `tasks` (and
+    those overdue on `today`) counted by team when given.
     """
     inner, params = per_system_sql(sources)
+    tasks_sql, tasks_p = "'[]'::json", ()
+    if tasks is not None:
+        assert today is not None, "overdue is counted on a day"
+        counted, tasks_p = _sql(_task_counts(tasks, today))
+        tasks_sql = f"(SELECT COALESCE(json_agg(z), '[]'::json) FROM ({counted}) z)"  # noqa: S608 - compiled ORM SQL
     team_table = connection.ops.quote_name(Team._meta.db_table)
     org_table = connection.ops.quote_name(Org._meta.db_table)
+    system_table = connection.ops.quote_name(System._meta.db_table)
     sql = f"""
         WITH r AS MATERIALIZED ({inner})
         SELECT
@@ -207,20 +259,27 @@ def rollup(sources: RollupSources, *, behind: int = 0) -> Rollup:
               JOIN {team_table} t ON t.id = r.team_id
               JOIN {org_table} o ON o.id = t.org_id
               GROUP BY t.id, o.id) x),
-          (SELECT COALESCE(json_agg(y.system_id ORDER BY y.share, y.weight DESC, y.name), '[]'::json)
+          (SELECT COALESCE(json_agg(y ORDER BY y.share, y.risk_weight DESC, y.name), '[]'::json)
            FROM (
-              SELECT r.system_id, r.weight, r.name,
+              SELECT r.system_id AS id, s.slug, r.name, s.blast_radius, r.weight AS risk_weight,
+                     t.slug AS team_slug, t.name AS team_name,
+                     r.items_total, r.covered AS items_covered, r.failing AS items_failing,
                      CASE WHEN r.items_total > 0
                           THEN r.covered::float / r.items_total ELSE 0 END AS share
-              FROM r WHERE NOT r.signed_off
+              FROM r
+              JOIN {system_table} s ON s.id = r.system_id
+              JOIN {team_table} t ON t.id = r.team_id
+              WHERE NOT r.signed_off
               ORDER BY share, r.weight DESC, r.name
-              LIMIT %s) y)
+              LIMIT %s) y),
+          {tasks_sql}
     """  # noqa: S608 - compiled ORM SQL and quoted table names only; values are params
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*params, behind))
-        team_rows, behind_ids = cursor.fetchone()
+        cursor.execute(sql, (*params, behind, *tasks_p))
+        team_rows, behind_rows, task_rows = cursor.fetchone()
     teams = [TeamRow(**row) for row in team_rows]
-    return Rollup(teams=teams, behind=list(behind_ids))
+    _tasks_fold(teams, task_rows)
+    return Rollup(teams=teams, behind=[BehindSystem(**row) for row in behind_rows])
 
 
 def team_rollup(sources: RollupSources) -> list[TeamRow]:
@@ -303,17 +362,7 @@ def counts_fold(teams: Iterable[TeamRow]) -> ProgramCounts:
 
 def tasks_attach(teams: Sequence[TeamRow], tasks: QuerySet[Any], *, today: dt.date) -> None:
     """Add open and overdue task counts to the team rows (1 query, grouped by team)."""
-    by_id = {team.id: team for team in teams}
-    rows = (
-        tasks.order_by()
-        .values("system__team_id")
-        .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=today)))
-    )
-    for row in rows:
-        team = by_id.get(row["system__team_id"])
-        if team is not None:
-            team.tasks_open = row["open"]
-            team.tasks_overdue = row["overdue"]
+    _tasks_fold(teams, _task_counts(tasks, today))
 
 
 def day_cutoff(program: Program, date: dt.date) -> dt.datetime:

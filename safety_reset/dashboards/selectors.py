@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -28,6 +29,7 @@ from django.db.models import (
     FilteredRelation,
     FloatField,
     IntegerField,
+    JSONField,
     Max,
     OuterRef,
     Q,
@@ -36,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -58,6 +61,7 @@ from safety_reset.repo_status.models import ChangeReviewRecord
 from . import plan as plan_mod
 from .models import ProgressSnapshot
 from .rollup import (
+    BehindSystem,
     ProgramCounts,
     Rollup,
     RollupSources,
@@ -65,7 +69,6 @@ from .rollup import (
     counts_fold,
     percent,
     rollup,
-    tasks_attach,
 )
 
 # How far ahead an approved exception counts as “expiring soon”.
@@ -151,18 +154,18 @@ def _open_tasks(scope: Scope) -> QuerySet[RemediationTask]:
 
 
 def program_rollup(*, scope: Scope, team_id: int | None = None, behind: int = 0) -> Rollup:
-    """Live progress of every team in the scope, with open and overdue tasks, and the ids of
-    the `behind` systems furthest behind (2 queries)."""
-    result = rollup(live_sources(scope, team_id=team_id), behind=behind)
+    """Live progress of every team in the scope, with open and overdue tasks, and the `behind`
+    systems furthest behind (1 query)."""
     tasks = _open_tasks(scope)
     if team_id is not None:
         tasks = tasks.filter(system__team_id=team_id)
-    tasks_attach(result.teams, tasks, today=scope.today)
-    return result
+    return rollup(
+        live_sources(scope, team_id=team_id), behind=behind, tasks=tasks, today=scope.today
+    )
 
 
 def program_teams(*, scope: Scope, team_id: int | None = None) -> list[TeamRow]:
-    """Every team's live progress in the scope, with open and overdue tasks (2 queries)."""
+    """Every team's live progress in the scope, with open and overdue tasks (1 query)."""
     return program_rollup(scope=scope, team_id=team_id).teams
 
 
@@ -261,19 +264,8 @@ def program_systems(*, scope: Scope) -> QuerySet[System]:
 
 @dataclass(frozen=True)
 class AtRisk:
-    system: System
+    system: BehindSystem
     behind: float  # percentage points behind today's plan (negative: ahead)
-
-
-def systems_at_risk(*, scope: Scope, ids: Sequence[int]) -> list[System]:
-    """The systems of `ids` with their figures, in that order (1 query, 4 to prefetch).
-
-    The ids come from `program_rollup(behind=…)`: not signed off, least covered first (the
-    plan asks the same share of every system on a day, so the least covered are the furthest
-    behind it), heaviest risk first among equals.
-    """
-    found = {s.id: s for s in program_systems(scope=scope).filter(id__in=list(ids))}
-    return [found[i] for i in ids if i in found]
 
 
 # --- Items, tasks, exceptions, changes (the lists behind the figures) ------------------------
@@ -350,15 +342,6 @@ class ExceptionFigures:
     window_days: int = EXPIRY_WINDOW_DAYS
 
 
-def exception_figures(*, scope: Scope) -> ExceptionFigures:
-    totals = (
-        program_exceptions(scope=scope)
-        .filter(state=WaiverState.APPROVED)
-        .aggregate(approved=Count("pk"), soon=Count("pk", filter=Q(expiring_soon=True)))
-    )
-    return ExceptionFigures(approved=totals["approved"], expiring_soon=totals["soon"])
-
-
 @dataclass(frozen=True)
 class ChangeCompliance:
     """AI-assisted changes merged in the window and how many met the review rule."""
@@ -380,14 +363,62 @@ class ChangeCompliance:
         return self.ai_changes - self.compliant
 
 
-def change_compliance(*, scope: Scope) -> ChangeCompliance:
-    since = timezone.now() - dt.timedelta(days=CHANGE_WINDOW_DAYS)
-    totals = (
-        program_changes(scope=scope)
-        .filter(ai_assisted=True, merged_at__gte=since)
-        .aggregate(total=Count("pk"), compliant=Count("pk", filter=Q(compliant=True)))
+def _cohorts_sql(program: Program) -> RawSQL:
+    """`item_cohorts` as a JSON array of [added on, due on, count], to ride in another query."""
+    item = connection.ops.quote_name(ChecklistItem._meta.db_table)
+    audit = connection.ops.quote_name(Audit._meta.db_table)
+    return RawSQL(  # noqa: S611 - quoted table names from meta; values are params
+        f"""(SELECT COALESCE(json_agg(json_build_array(c.added_on, c.due_date, c.n)
+                                      ORDER BY c.added_on, c.due_date), '[]'::json)
+             FROM (SELECT (i.created_at AT TIME ZONE %s)::date AS added_on, i.due_date,
+                          COUNT(*) AS n
+                   FROM {item} i JOIN {audit} a ON a.id = i.audit_id
+                   WHERE a.program_id = %s AND i.due_date IS NOT NULL
+                   GROUP BY 1, 2) c)::text""",  # noqa: S608 - quoted table names only; values are params
+        (program.time_zone, program.pk),
+        output_field=JSONField(),
     )
-    return ChangeCompliance(ai_changes=totals["total"], compliant=totals["compliant"])
+
+
+def exceptions_and_changes(
+    *, scope: Scope
+) -> tuple[ExceptionFigures, ChangeCompliance, list[plan_mod.Cohort]]:
+    """Approved exceptions (and those expiring soon), AI-assisted changes merged in the
+    window (and those compliant), and the whole program's `item_cohorts`: one statement."""
+    since = timezone.now() - dt.timedelta(days=CHANGE_WINDOW_DAYS)
+    approved = program_exceptions(scope=scope).filter(state=WaiverState.APPROVED).order_by()
+    changes = program_changes(scope=scope).filter(ai_assisted=True, merged_at__gte=since).order_by()
+    row = (
+        Program.objects.filter(pk=scope.program.pk)
+        .annotate(
+            approved=SubqueryCount(approved.values("pk")),
+            soon=SubqueryCount(
+                approved.filter(
+                    expires_on__gte=scope.today,
+                    expires_on__lte=scope.today + dt.timedelta(days=EXPIRY_WINDOW_DAYS),
+                ).values("pk")
+            ),
+            changes=SubqueryCount(changes.values("pk")),
+            compliant=SubqueryCount(changes.filter(compliant=True).values("pk")),
+            cohorts=_cohorts_sql(scope.program),
+        )
+        .values("approved", "soon", "changes", "compliant", "cohorts")
+        .get()
+    )
+    program = scope.program
+    cohorts = [
+        plan_mod.Cohort(
+            program.day_of(dt.date.fromisoformat(added)),
+            program.day_of(dt.date.fromisoformat(due)),
+            n,
+        )
+        for added, due, n in row["cohorts"]
+    ]
+    return (
+        ExceptionFigures(approved=row["approved"], expiring_soon=row["soon"]),
+        ChangeCompliance(ai_changes=row["changes"], compliant=row["compliant"]),
+        cohorts,
+    )
 
 
 @dataclass(frozen=True)
@@ -538,36 +569,61 @@ class Heatmap:
         ]
 
 
-def heatmap(
-    *,
-    scope: Scope,
-    teams: Sequence[TeamRow],
-    controls: list[ControlRow],
-    limit: int = HEATMAP_TEAMS,
-) -> Heatmap:
-    """Failure rates of the teams with the most failing items (1 query)."""
+def _worst_teams(teams: Sequence[TeamRow], limit: int) -> list[TeamRow]:
+    """The `limit` teams with the most failing items, by org and team name."""
     worst = sorted(
         (t for t in teams if t.items_total),
         key=lambda t: (-t.items_failing, -percent(t.items_failing, t.items_total), t.name),
     )[:limit]
     worst.sort(key=lambda t: (t.org_name, t.name))
-    cells: dict[tuple[int, int], HeatCell] = {}
-    if worst:
-        rows = (
-            _scope_items(scope)
-            .filter(audit__system__team_id__in=[t.id for t in worst])
-            .order_by()
-            .values("control_id", "audit__system__team_id")
-            .annotate(
-                failing=Count("pk", filter=Q(status=ItemStatus.FAILING)),
-                assessed=Count("pk", filter=Q(status__in=ASSESSED_APPLICABLE)),
+    return worst
+
+
+def controls_and_heatmap(
+    *, scope: Scope, teams: Sequence[TeamRow], limit: int = HEATMAP_TEAMS
+) -> tuple[list[ControlRow], Heatmap]:
+    """Each control's item counts (as `control_rows`) and the heatmap of the teams with the
+    most failing items (as `heatmap`), from one query: items grouped by control and by team
+    for those teams only (every other team's items in one group per control)."""
+    worst = _worst_teams(teams, limit)
+    worst_ids = [t.id for t in worst]
+    rows = (
+        _scope_items(scope)
+        .order_by()
+        .annotate(
+            heat_team=Case(
+                When(audit__system__team_id__in=worst_ids, then=F("audit__system__team_id")),
+                default=None,
+                output_field=IntegerField(),
             )
         )
-        for r in rows:
-            cells[(r["control_id"], r["audit__system__team_id"])] = HeatCell(
-                failing=r["failing"], assessed=r["assessed"]
+        .values("control_id", "control__key", "control__title", "control__position", "heat_team")
+        .annotate(**_status_counts())
+        .order_by("control__position", "control__key")
+    )
+    totals: dict[int, dict[str, Any]] = {}
+    cells: dict[tuple[int, int], HeatCell] = {}
+    for r in rows:
+        total = totals.setdefault(
+            r["control_id"],
+            {
+                "key": r["control__key"],
+                "title": r["control__title"],
+                "items": 0,
+                "passing": 0,
+                "failing": 0,
+                "excepted": 0,
+                "not_assessed": 0,
+            },
+        )
+        for name in ("items", "passing", "failing", "excepted", "not_assessed"):
+            total[name] += r[name]
+        if r["heat_team"] is not None:
+            cells[(r["control_id"], r["heat_team"])] = HeatCell(
+                failing=r["failing"], assessed=r["passing"] + r["failing"] + r["excepted"]
             )
-    return Heatmap(controls=controls, teams=worst, cells=cells, teams_total=len(teams))
+    controls = [ControlRow(id=pk, **values) for pk, values in totals.items()]
+    return controls, Heatmap(controls=controls, teams=worst, cells=cells, teams_total=len(teams))
 
 
 def incidents_timeline(*, scope: Scope, limit: int = INCIDENTS) -> list[Incident]:
@@ -643,14 +699,19 @@ def item_cohorts(*, program: Program) -> list[plan_mod.Cohort]:
 
 
 def program_progress(
-    *, program: Program, today: dt.date, teams: list[TeamRow] | None = None
+    *,
+    program: Program,
+    today: dt.date,
+    teams: list[TeamRow] | None = None,
+    cohorts: list[plan_mod.Cohort] | None = None,
 ) -> Progress:
     """Live counts of the whole program, each plan line with its projection, and the verdict.
 
     The overview, the progress API, the program manager's digest and the bench all read this,
     so no two of them can disagree. `teams` are the whole program's rows when the caller
     already has them (the overview's rollup); else they are read (2 queries). Plus 2 queries:
-    the snapshots and the items added mid-program; the phases should be prefetched.
+    the snapshots and the items added mid-program (`cohorts`, when the caller has not read
+    them); the phases should be prefetched.
     """
     if teams is None:
         teams = program_teams(scope=scope_whole(program=program, today=today))
@@ -660,7 +721,7 @@ def program_progress(
         today=today,
         snapshots=snapshots_of(program=program),
         live=counts,
-        cohorts=item_cohorts(program=program),
+        cohorts=item_cohorts(program=program) if cohorts is None else cohorts,
     )
     return Progress(program=program, today=today, counts=counts, teams=teams, burnup=burnup)
 
@@ -750,16 +811,20 @@ def orgs_fold(teams: Iterable[TeamRow]) -> list[TeamRow]:
 
 
 def program_overview(*, scope: Scope) -> Overview:
-    """Everything the overview shows, in a fixed number of queries (13 at any size; 15 for a
+    """Everything the overview shows, in a fixed number of queries (5 at any size; 6 for a
     person who sees part of the program, whose burn-up and verdict are the whole program's)."""
     program = scope.program
     clock = program_clock(program=program, today=scope.today)
-    rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 2 queries
+    rolled = program_rollup(scope=scope, behind=AT_RISK_SYSTEMS)  # 1 query
     teams = rolled.teams
     counts = counts_fold(teams)
-    controls = control_rows(scope=scope)  # 1
-    progress = program_progress(  # 1 (snapshots), + 2 when the scope is restricted
-        program=program, today=scope.today, teams=None if scope.restricted else teams
+    controls, heat = controls_and_heatmap(scope=scope, teams=teams)  # 1
+    exceptions, changes, cohorts = exceptions_and_changes(scope=scope)  # 1
+    progress = program_progress(  # 1 (snapshots), + 1 when the scope is restricted
+        program=program,
+        today=scope.today,
+        teams=None if scope.restricted else teams,
+        cohorts=cohorts,
     )
     burnup = progress.burnup
     overdue = sorted(
@@ -774,19 +839,16 @@ def program_overview(*, scope: Scope) -> Overview:
         teams=teams,
         orgs=orgs_fold(teams),
         controls=controls,
-        heatmap=heatmap(scope=scope, teams=teams, controls=controls),  # 1
+        heatmap=heat,
         burnup=burnup,
-        at_risk=[
-            AtRisk(s, plan_today - s.covered_percent)  # type: ignore[attr-defined]
-            for s in systems_at_risk(scope=scope, ids=rolled.behind)  # 1 + 4 prefetch
-        ],
+        at_risk=[AtRisk(s, plan_today - s.covered_percent) for s in rolled.behind],
         overdue_by_team=overdue[:OVERDUE_TEAMS],
         incidents=[
             IncidentRow(i, program.day_of(i.started_at.astimezone(zone).date()))
             for i in incidents_timeline(scope=scope)  # 1
         ],
-        exceptions=exception_figures(scope=scope),  # 1
-        changes=change_compliance(scope=scope),  # 1
+        exceptions=exceptions,
+        changes=changes,
     )
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from safety_reset.audits.models import Audit, ChecklistItem, Evidence, SignOff, Waiver
 from safety_reset.catalog.models import Catalog
 from safety_reset.catalog.services import catalog_install_default
+from safety_reset.core.db import analyze_after_commit
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.dashboards.services import snapshot_take
 from safety_reset.identities.models import Identity, IdentityPolicy
@@ -160,6 +161,11 @@ def demo_seed(
         writer.write()
     program = Program.objects.get(pk=writer.program_id)
     snapshot_take(program=program, date=world.clock.date(day))
+    analyze_after_commit(
+        model
+        for label in (*PROGRAM_APPS, "inventory")
+        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+    )
     return DemoSummary(
         program=program,
         counts=_counts(program),

@@ -13,12 +13,12 @@ import hashlib
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .exporter import export_csv, export_queryset, export_xlsx
+from .exporter import export_csv_chunks, export_queryset, export_xlsx
 from .importer import COLUMNS, REQUIRED_COLUMNS, ImportRejected, plan_import, systems_import
 from .permissions import manager, reader
 
@@ -95,15 +95,17 @@ def system_import_apply(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def system_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def system_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
     user = reader(request.user)
     systems = export_queryset(user=user)
     stamp = timezone.localdate().isoformat()
+    response: HttpResponse | StreamingHttpResponse
     if fmt == "xlsx":
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        body = export_xlsx(systems)
+        response = HttpResponse(export_xlsx(systems), content_type=content_type)
     else:
-        content_type, body = "text/csv; charset=utf-8", export_csv(systems)
-    response = HttpResponse(body, content_type=content_type)
+        response = StreamingHttpResponse(
+            export_csv_chunks(systems), content_type="text/csv; charset=utf-8"
+        )
     response["Content-Disposition"] = f'attachment; filename="systems-{stamp}.{fmt}"'
     return response

@@ -43,6 +43,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from safety_reset.core.cells import unescape_cell
+from safety_reset.core.db import BULK_ROWS, analyze_after_commit
 
 from . import rules
 from .models import BlastRadius, Org, Person, Repository, System, Team
@@ -570,6 +571,16 @@ def _apply(plan: ImportPlan) -> ImportResult:
             through(from_system_id=systems[row.slug].pk, to_system_id=by_slug[slug])
             for row in with_deps
             for slug in row.values["depends_on"]
+        )
+    if len(new_people) + len(todo) >= BULK_ROWS:
+        analyze_after_commit(
+            [
+                Person,
+                System,
+                Repository,
+                System.depends_on.through,
+                *(getattr(m, "pgh_event_model", None) or m for m in (Person, System, Repository)),
+            ]
         )
     # Open programs enrol the new and changed systems in their scope (set-based, see
     # programs.services.program_enrol).

@@ -25,6 +25,7 @@ from django.utils.text import slugify
 from safety_reset.audits.models import COVERED_STATUSES, Audit, ChecklistItem, ItemStatus, SignOff
 from safety_reset.catalog.models import Catalog, Control
 from safety_reset.catalog.services import unimplemented_automated
+from safety_reset.core.db import BULK_ROWS, analyze_after_commit
 from safety_reset.core.models import Severity, validate_time_zone
 from safety_reset.inventory.models import Org, Person, System, Team
 from safety_reset.inventory.permissions import can_manage_program, require
@@ -115,6 +116,8 @@ def program_enrol(program: Program, systems: QuerySet[System] | None = None) -> 
                 [audit_ids, *c_params],
             )
         _history_inserted(ChecklistItem, item_ids)
+        if len(audit_ids) + len(item_ids) >= BULK_ROWS:
+            analyze_after_commit([Audit, ChecklistItem, ChecklistItem.pgh_event_model])  # type: ignore[attr-defined]
         return Enrolment(audits=len(audit_ids), items=len(item_ids))
 
 

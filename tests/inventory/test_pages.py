@@ -486,3 +486,21 @@ def test_navigation_offers_inventory_and_catalog_to_program_managers_and_viewers
         html = client.get(reverse("home"), follow=True).content.decode()
         assert (reverse("inventory:system_list") in html) is shown, role
         assert (reverse("catalog:control_list") in html) is shown, role
+
+
+# Session, person, then one query for every row with its repositories and dependencies.
+EXPORT_QUERIES = 3
+
+
+@pytest.mark.parametrize("systems", [3, 40])
+@pytest.mark.parametrize("name", ["inventory:system_export", "inventory:system_export_xlsx"])
+def test_the_inventory_exports_are_a_fixed_number_of_queries(client, systems, name):
+    pm = PersonFactory(role="program_manager")
+    _inventory(pm, systems)
+    client.force_login(pm)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(name))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200
+    assert body.startswith(b"PK" if name.endswith("xlsx") else b"\xef\xbb\xbfslug,")
+    assert len(queries) == EXPORT_QUERIES
