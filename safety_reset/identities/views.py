@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safety_reset.core.filtering import filtered, query_form
-from safety_reset.core.pages import page_or_piece
+from safety_reset.core.pages import form_page, page_or_piece
 from safety_reset.inventory.models import Person, System
 
 from . import selectors, services
@@ -151,17 +152,14 @@ def identity_add(request: HttpRequest) -> HttpResponse:
         "systems": [query["system"]] if query["system"] else [],
         "accountable": person.email,
     }
-    form = IdentityForm(request.POST or None, systems=systems, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            identity = services.identity_create(actor=person, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-        else:
-            messages.success(request, f"{identity} registered.")
-            return redirect("identities:detail", pk=identity.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "identities/identity_form.html", {"form": form}, status=status)
+    return form_page(
+        request,
+        IdentityForm(request.POST or None, systems=systems, initial=initial),
+        save=lambda data: services.identity_create(actor=person, **data),
+        done=lambda identity: f"{identity} registered.",
+        next_url=lambda identity: reverse("identities:detail", args=[identity.pk]),
+        template="identities/identity_form.html",
+    )
 
 
 @login_required
