@@ -29,10 +29,10 @@ from safety_reset.catalog.models import Catalog, Control
 from safety_reset.dashboards.models import ProgressSnapshot
 from safety_reset.incidents.models import Incident
 from safety_reset.inventory.models import Person, Repository, System, Team
-from safety_reset.notifications.models import NotificationLog
+from safety_reset.notifications.models import NotificationLog, NotificationSettings
 from safety_reset.programs.models import Phase, Program
 from safety_reset.remediation.models import RemediationTask
-from safety_reset.repo_status.models import ChangeReviewRecord
+from safety_reset.repo_status.models import ChangeReviewRecord, ReviewGateStatus
 from tests.factories import (
     AuditFactory,
     CatalogFactory,
@@ -816,3 +816,49 @@ def test_a_policy_name_once_per_identity() -> None:
     with refused_by("policy_name_per_identity"):
         IdentityPolicy.objects.create(identity=identity, name="deploy", document={})
     IdentityPolicy.objects.create(identity=IdentityFactory.create(), name="deploy", document={})
+
+
+@covers("notification_one_addressee", "notification_team_idempotency_key")
+def test_a_notification_goes_to_a_person_or_a_team_once_per_channel() -> None:
+    person, team = PersonFactory.create(), TeamFactory.create()
+    key = {"kind": "digest", "subject_key": "week", "period": "2026-W49"}
+    with refused_by("notification_one_addressee"):
+        NotificationLog.objects.create(**key)  # nobody
+    with refused_by("notification_one_addressee"):
+        NotificationLog.objects.create(recipient=person, team=team, **key)  # both
+    NotificationLog.objects.create(team=team, channel="slack", **key)
+    with refused_by("notification_team_idempotency_key"):
+        NotificationLog.objects.create(team=team, channel="slack", **key)
+    # Another channel, or the same key to a person, is another message.
+    NotificationLog.objects.create(team=team, channel="teams", **key)
+    NotificationLog.objects.create(recipient=person, **key)
+    assert NotificationLog.objects.filter(subject_key="week").count() == 3
+
+
+@covers(*(f"notificationsettings_{name}_valid" for name in NotificationSettings.CHOICE_FIELDS))
+@pytest.mark.parametrize("name", NotificationSettings.CHOICE_FIELDS)
+def test_a_notice_choice_is_one_of_the_four(name: str) -> None:
+    settings_row = NotificationSettings.objects.create(person=PersonFactory.create())
+    with refused_by(f"notificationsettings_{name}_valid"):
+        NotificationSettings.objects.filter(pk=settings_row.pk).update(**{name: "hourly"})
+    NotificationSettings.objects.filter(pk=settings_row.pk).update(**{name: "never"})
+    assert getattr(NotificationSettings.objects.get(pk=settings_row.pk), name) == "never"
+
+
+@covers("gate_status_unique_per_commit", "gate_status_state_known")
+def test_one_review_gate_status_per_commit_and_a_known_state() -> None:
+    repo = RepositoryFactory.create()
+    values = {
+        "repository": repo,
+        "context": "code-safety-reset/review",
+        "pull_number": 7,
+        "description": "Needs 1 more approval.",
+        "posted_at": now(),
+    }
+    ReviewGateStatus.objects.create(sha="a" * 40, state="pending", **values)
+    with refused_by("gate_status_unique_per_commit"):
+        ReviewGateStatus.objects.create(sha="a" * 40, state="success", **values)
+    with refused_by("gate_status_state_known"):
+        ReviewGateStatus.objects.create(sha="b" * 40, state="green", **values)
+    ReviewGateStatus.objects.create(sha="b" * 40, state="success", **values)
+    assert ReviewGateStatus.objects.filter(repository=repo).count() == 2

@@ -405,6 +405,8 @@ def team_set_channels(
     if teams_webhook_url and not teams_webhook_url.startswith("https://"):
         errors["teams_webhook_url"] = ["Give the Workflows URL, starting with https://."]
     _raise(errors)
+    if (team.slack_channel, team.teams_webhook_url) == (slack_channel, teams_webhook_url):
+        return team  # nothing changed: no write, no empty history event
     with _context(actor, "team.channels"):
         team.slack_channel, team.teams_webhook_url = slack_channel, teams_webhook_url
         _save(team)

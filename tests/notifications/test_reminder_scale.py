@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 12, 3, 8, 10, tzinfo=dt.UTC)  # Thursday 08:10 UTC
 TODAY = NOW.date()
 SCHEDULE_QUERIES = 2  # reminder candidates, their done rows
-BATCH_QUERIES = 11  # people, done rows, budget, 6 for the lines, 2 to open the rows
+BATCH_QUERIES = (
+    12  # people, done rows, budget, what notices said today, 6 for the lines, 2 to open the rows
+)
 
 
 def _world(systems: int) -> None:
